@@ -1,0 +1,3 @@
+from commjobs_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Core services: storage, import, jobs and the engine. Never imports textual."""

@@ -1,0 +1,1 @@
+"""SQLite storage: models, engine set-up and migrations."""

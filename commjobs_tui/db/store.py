@@ -1,0 +1,195 @@
+"""Opening the database: permissions, pragmas, backup and Alembic upgrade."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from commjobs_tui.core.errors import UserError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+BUSY_TIMEOUT_MS = 10_000
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+
+
+class DatabaseError(UserError):
+    """The database cannot be opened or migrated."""
+
+
+def alembic_config(url: str | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url)
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def sync_engine(path: Path) -> Engine:
+    engine = create_engine(f"sqlite:///{path}")
+    event.listen(engine, "connect", _set_sqlite_pragmas)
+    return engine
+
+
+def ensure_private_dir(folder: Path) -> None:
+    """Create the folder (0700) if missing; tighten a folder the app created earlier."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    except OSError as exc:
+        raise DatabaseError(
+            f"cannot create folder {folder}: {exc.strerror}; choose another --db path"
+        ) from None
+
+
+def make_private(path: Path) -> None:
+    """Set 0600 on the database file and its WAL and shared-memory files."""
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if candidate.exists():
+            os.chmod(candidate, PRIVATE_FILE_MODE)
+
+
+def current_revision(path: Path) -> str | None:
+    engine = sync_engine(path)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def backup_database(path: Path, *, now: dt.datetime | None = None) -> Path:
+    """Copy the database beside itself with SQLite's backup API; return the copy."""
+    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.{stamp}.bak")
+    counter = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.{stamp}-{counter}.bak")
+        counter += 1
+    fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE_MODE)
+    os.close(fd)
+    source = sqlite3.connect(path)
+    dest = sqlite3.connect(target)
+    try:
+        source.backup(dest)
+    finally:
+        dest.close()
+        source.close()
+    os.chmod(target, PRIVATE_FILE_MODE)
+    return target
+
+
+@dataclass(frozen=True)
+class UpgradeResult:
+    """What opening the database did: revisions before and after, and the backup."""
+
+    before: str | None
+    after: str
+    backup: Path | None
+
+
+def upgrade_database(path: Path, *, backup: bool = True) -> UpgradeResult:
+    """Bring the database to the newest revision, creating it if missing.
+
+    A database written by a newer commjobs is rejected and left untouched. An existing
+    database that needs upgrading is copied to a timestamped backup first.
+    """
+    ensure_private_dir(path.parent)
+    existed = path.exists() and path.stat().st_size > 0
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise DatabaseError(
+            f"cannot read and write {path}; fix its permissions (chmod 600) "
+            "or choose another --db path"
+        )
+    if not existed:
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE_MODE)
+        os.close(fd)
+    try:
+        before = current_revision(path) if existed else None
+    except Exception as exc:  # sqlite3 raises DatabaseError for non-database files
+        raise DatabaseError(
+            f"{path} is not a commjobs database ({exc}); choose another --db path"
+        ) from None
+    head = head_revision()
+    script = ScriptDirectory.from_config(alembic_config())
+    if before is not None and before != head:
+        try:
+            script.get_revision(before)
+        except Exception:
+            raise DatabaseError(
+                f"{path} was written by a newer version of commjobs (revision "
+                f"{before}); upgrade commjobs to open it. The file was not changed."
+            ) from None
+    backup_path: Path | None = None
+    if before != head:
+        if existed and backup:
+            backup_path = backup_database(path)
+            log.info("backed up database before upgrade to %s", backup_path)
+        engine = sync_engine(path)
+        try:
+            with engine.begin() as conn:
+                config = alembic_config()
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+        finally:
+            engine.dispose()
+        log.info("database upgraded from %s to %s", before, head)
+    make_private(path)
+    return UpgradeResult(before=before, after=head, backup=backup_path)
+
+
+class Store:
+    """The async engine and session factory for one database file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.engine: AsyncEngine = create_async_engine(f"sqlite+aiosqlite:///{path}")
+        event.listen(self.engine.sync_engine, "connect", _set_sqlite_pragmas)
+        self.sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            self.engine, expire_on_commit=False
+        )
+
+    def session(self) -> AsyncSession:
+        return self.sessionmaker()
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def open_store(path: Path, *, backup: bool = True) -> tuple[Store, UpgradeResult]:
+    """Migrate the database file, then return a Store on it."""
+    result = upgrade_database(path, backup=backup)
+    return Store(path), result
