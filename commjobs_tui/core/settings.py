@@ -92,7 +92,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices(
             "base_url", "COMMJOBS_BASE_URL", "OPENAI_BASE_URL"
         ),
-        description="chat-completions base URL (OpenAI, Azure-compatible, Ollama, vLLM)",
+        description="chat-completions base URL (OpenAI, Azure, Ollama, vLLM)",
     )
     openai_api_key: SecretStr | None = Field(
         default=None,
