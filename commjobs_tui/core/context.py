@@ -1,0 +1,36 @@
+"""Everything a front end (CLI or TUI) needs, built once in main() and passed in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from commjobs_tui.core.settings import Settings
+from commjobs_tui.core.uistate import UiState
+from commjobs_tui.db.store import Store
+
+
+def system_clock() -> dt.datetime:
+    """Current time as naive UTC, the form the database stores."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass
+class AppContext:
+    """Settings, store and shared services of one process.
+
+    `clock` returns naive UTC; tests pass a frozen one so screens render the same
+    every run. `demo` is true when the demo database is open.
+    """
+
+    settings: Settings
+    store: Store
+    ui_state: UiState = field(default_factory=lambda: UiState(None))
+    clock: Callable[[], dt.datetime] = system_clock
+    demo: bool = False
+
+    @property
+    def db_path(self) -> Path:
+        return self.store.path
