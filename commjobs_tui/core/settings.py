@@ -278,6 +278,8 @@ def describe_settings(loaded: LoadedSettings) -> list[tuple[str, str, str]]:
             )
         elif value is None:
             shown = "(not set)"
+        elif value == "":
+            shown = "(empty)"
         else:
             shown = str(value)
         rows.append((name, shown, loaded.sources[name]))
