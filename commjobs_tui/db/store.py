@@ -12,7 +12,6 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.ext.asyncio import (
@@ -59,10 +58,44 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _set_migration_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Batch mode rebuilds a table by DROP and rename; with foreign keys on, the DROP
+    # would cascade and delete every dependent row (a job's emails, say).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=OFF")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
 def sync_engine(path: Path) -> Engine:
     engine = create_engine(f"sqlite:///{path}")
     event.listen(engine, "connect", _set_sqlite_pragmas)
     return engine
+
+
+def migration_engine(path: Path) -> Engine:
+    """Engine for Alembic: foreign keys off while tables are rebuilt."""
+    engine = create_engine(f"sqlite:///{path}")
+    event.listen(engine, "connect", _set_migration_pragmas)
+    return engine
+
+
+def run_alembic(path: Path, action: str, revision: str) -> None:
+    """Run `alembic upgrade|downgrade REVISION` on the file, then check foreign keys."""
+    engine = migration_engine(path)
+    try:
+        with engine.begin() as conn:
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            getattr(command, action)(config, revision)
+            problems = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if problems:
+                raise DatabaseError(
+                    f"migration of {path} left {len(problems)} broken references; "
+                    "the change was rolled back"
+                )
+    finally:
+        engine.dispose()
 
 
 def ensure_private_dir(folder: Path) -> None:
@@ -83,12 +116,18 @@ def make_private(path: Path) -> None:
 
 
 def current_revision(path: Path) -> str | None:
-    engine = sync_engine(path)
+    """Read the Alembic revision through a read-only connection that changes nothing."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+        has_table = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
+        ).fetchone()
+        if has_table is None:
+            return None
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        return None if row is None else str(row[0])
     finally:
-        engine.dispose()
+        conn.close()
 
 
 def backup_database(path: Path, *, now: dt.datetime | None = None) -> Path:
@@ -158,14 +197,7 @@ def upgrade_database(path: Path, *, backup: bool = True) -> UpgradeResult:
         if existed and backup:
             backup_path = backup_database(path)
             log.info("backed up database before upgrade to %s", backup_path)
-        engine = sync_engine(path)
-        try:
-            with engine.begin() as conn:
-                config = alembic_config()
-                config.attributes["connection"] = conn
-                command.upgrade(config, "head")
-        finally:
-            engine.dispose()
+        run_alembic(path, "upgrade", "head")
         log.info("database upgraded from %s to %s", before, head)
     make_private(path)
     return UpgradeResult(before=before, after=head, backup=backup_path)

@@ -1,0 +1,183 @@
+"""Alembic migrations: upgrade from revision 1 with data, round trip, no drift."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+from alembic import command
+
+from commjobs_tui.db.store import (
+    DatabaseError,
+    alembic_config,
+    current_revision,
+    head_revision,
+    run_alembic,
+    sync_engine,
+    upgrade_database,
+)
+
+
+def _alembic(path: Path, action: str, revision: str) -> None:
+    run_alembic(path, action, revision)
+
+
+def _build_revision_1(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _alembic(path, "upgrade", "0001")
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(
+            "INSERT INTO donors (id, first_name, last_name, email, do_not_contact)"
+            " VALUES (1, 'Ada', 'Byron', 'ada@example.org', 0),"
+            " (2, 'Alan', 'Turing', NULL, 0)"
+        )
+        for job_id, status in ((1, "completed"), (2, "failed"), (7, "running")):
+            conn.execute(
+                "INSERT INTO email_generation_sessions (id, instruction,"
+                " refinement_history, preview_donor_ids, selection, status,"
+                " total_count, completed_count, failed_count, skipped_count,"
+                " provider, model, prompt_tokens, completion_tokens)"
+                " VALUES (?, 'Thank them', '[]', '[]', '{}', ?, 2, 1, 0, 0,"
+                " 'offline', 'offline', 0, 0)",
+                (job_id, status),
+            )
+            conn.execute(
+                "INSERT INTO generated_emails (session_id, donor_id, subject, body,"
+                " status, attempts, is_preview, prompt_tokens, completion_tokens)"
+                " VALUES (?, 1, 'Thank you', 'Dear Ada', 'completed', 1, 0, 10, 20)",
+                (job_id,),
+            )
+    conn.close()
+
+
+def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def test_upgrade_from_revision_1_keeps_rows(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    _build_revision_1(path)
+    emails_before = _rows(path, "SELECT * FROM generated_emails ORDER BY id")
+    donors_before = _rows(path, "SELECT * FROM donors ORDER BY id")
+
+    result = upgrade_database(path)
+
+    assert result.before == "0001"
+    assert result.after == head_revision()
+    assert _rows(path, "SELECT * FROM generated_emails ORDER BY id") == emails_before
+    assert _rows(path, "SELECT * FROM donors ORDER BY id") == donors_before
+    names = _rows(path, "SELECT id, job_name, status FROM email_generation_sessions")
+    assert sorted(names) == [
+        (1, "Communication job #1", "completed"),
+        (2, "Communication job #2", "failed"),
+        (7, "Communication job #7", "running"),
+    ]
+
+
+def test_job_name_is_not_null_after_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    _build_revision_1(path)
+    upgrade_database(path)
+    columns = {
+        row[1]: row
+        for row in _rows(path, "PRAGMA table_info(email_generation_sessions)")
+    }
+    assert columns["job_name"][3] == 1  # notnull flag
+    conn = sqlite3.connect(path)
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(
+            "INSERT INTO email_generation_sessions (instruction, refinement_history,"
+            " preview_donor_ids, selection, status, total_count, completed_count,"
+            " failed_count, skipped_count, provider, model, prompt_tokens,"
+            " completion_tokens) VALUES ('x', '[]', '[]', '{}', 'pending',"
+            " 0, 0, 0, 0, 'offline', 'offline', 0, 0)"
+        )
+    conn.close()
+
+
+def test_upgrade_writes_private_backup(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    _build_revision_1(path)
+    result = upgrade_database(path)
+    assert result.backup is not None
+    assert result.backup.parent == path.parent
+    assert stat.S_IMODE(result.backup.stat().st_mode) == 0o600
+    assert current_revision(result.backup) == "0001"
+    assert len(_rows(result.backup, "SELECT * FROM generated_emails")) == 3
+
+
+def test_upgrade_downgrade_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "trip.db"
+    _build_revision_1(path)
+    upgrade_database(path)
+    _alembic(path, "downgrade", "0001")
+    assert current_revision(path) == "0001"
+    columns = [
+        row[1] for row in _rows(path, "PRAGMA table_info(email_generation_sessions)")
+    ]
+    assert "job_name" not in columns
+    assert len(_rows(path, "SELECT * FROM generated_emails")) == 3
+    _alembic(path, "downgrade", "base")
+    assert current_revision(path) is None
+    upgrade_database(path)
+    assert current_revision(path) == head_revision()
+
+
+def test_models_match_migrations(tmp_path: Path) -> None:
+    path = tmp_path / "check.db"
+    upgrade_database(path)
+    # alembic check raises AutogenerateDiffsDetected when models and migrations drift.
+    command.check(alembic_config(f"sqlite:///{path}"))
+
+
+def test_newer_database_is_rejected_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    upgrade_database(path)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999_future'")
+    conn.close()
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    with pytest.raises(DatabaseError, match="newer version of commjobs"):
+        upgrade_database(path)
+
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    assert list(tmp_path.glob("*.bak")) == []
+
+
+def test_new_database_and_folder_are_private(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "commjobs.db"
+    upgrade_database(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_non_database_file_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("these are not the droids\n" * 100)
+    with pytest.raises(DatabaseError, match="not a commjobs database"):
+        upgrade_database(path)
+    assert path.read_text().startswith("these are not")
+
+
+def test_pragmas_are_set(db_path: Path) -> None:
+    engine = sync_engine(db_path)
+    try:
+        with engine.connect() as conn:
+            mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+            fks = conn.exec_driver_sql("PRAGMA foreign_keys").scalar()
+            busy = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    finally:
+        engine.dispose()
+    assert mode == "wal"
+    assert fks == 1
+    assert busy is not None and int(busy) >= 1000
