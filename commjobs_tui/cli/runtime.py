@@ -56,12 +56,17 @@ class Runtime:
         return settings.database_path
 
     def open_store(self) -> Store:
-        """Upgrade the database (backing it up first) and return a store on it."""
+        """Upgrade the database (backing it up first) and return a store on it.
+
+        Jobs left running by a process that has since died are marked interrupted.
+        """
         path = self.database_path()
         self.upgrade = upgrade_database(path)
         if self.upgrade.backup is not None:
             log.info("database backup written before upgrade: %s", self.upgrade.backup)
-        return Store(path)
+        store = Store(path)
+        asyncio.run(_recover(store))
+        return store
 
     def context(self, store: Store) -> AppContext:
         return AppContext(
@@ -75,5 +80,12 @@ class Runtime:
         logging.shutdown()
 
 
-def run(coro: Any) -> Any:
-    return asyncio.run(coro)
+async def _recover(store: Store) -> None:
+    from commjobs_tui.core.context import system_clock
+    from commjobs_tui.core.leases import LeaseIdentity, recover_abandoned_jobs
+
+    try:
+        await recover_abandoned_jobs(store, LeaseIdentity.current(), system_clock())
+    finally:
+        # Connections belong to this event loop; the next command starts another.
+        await store.engine.dispose()
