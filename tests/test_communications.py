@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import func, select
 
 from commjobs_tui.core.communications import (
-    donor_display_name,
     donor_messages,
     list_threads,
     mark_job_sent,
@@ -341,18 +340,3 @@ async def test_history_survives_job_deletion(store: Store) -> None:
     assert messages[0].job_id is None
     assert messages[0].job_name is None
     assert messages[0].body == "Dear friend,\n\nThank you for your gift.\n"
-
-
-@pytest.mark.parametrize(
-    ("first", "last", "organization", "expected"),
-    [
-        ("Ada", "Lovelace", None, "Ada Lovelace"),
-        (None, "Lovelace", "Trust", "Lovelace"),
-        ("  ", None, "Ōtaki Trust", "Ōtaki Trust"),
-        (None, None, None, "Donor #3"),
-    ],
-)
-def test_donor_display_name(
-    first: str | None, last: str | None, organization: str | None, expected: str
-) -> None:
-    assert donor_display_name(first, last, organization, 3) == expected

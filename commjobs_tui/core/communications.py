@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commjobs_tui.core.donors import display_name
 from commjobs_tui.core.errors import NotFoundError, UserError
 from commjobs_tui.db.models import (
     CommunicationMessage,
@@ -102,26 +103,17 @@ class _EmailToRecord:
     body: str | None
 
 
-def donor_display_name(
-    first_name: str | None,
-    last_name: str | None,
-    organization_name: str | None,
-    donor_id: int,
-) -> str:
-    """Build the name shown for a donor: person, else organisation, else the id."""
-    person = " ".join(part.strip() for part in (first_name, last_name) if part)
-    if person.strip():
-        return person.strip()
-    if organization_name and organization_name.strip():
-        return organization_name.strip()
-    return f"Donor #{donor_id}"
-
-
 def to_naive_utc(moment: dt.datetime) -> dt.datetime:
     """Convert an aware time to naive UTC. A naive time is taken to be UTC already."""
     if moment.tzinfo is None:
         return moment
     return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _donor_name(row: Any) -> str:
+    return display_name(
+        row.first_name, row.last_name, row.organization_name, donor_id=row.donor_id
+    )
 
 
 def _like_patterns(text: str) -> list[str]:
@@ -255,9 +247,7 @@ async def list_threads(
         ThreadRow(
             id=row.id,
             donor_id=row.donor_id,
-            donor_name=donor_display_name(
-                row.first_name, row.last_name, row.organization_name, row.donor_id
-            ),
+            donor_name=_donor_name(row),
             donor_email=row.email,
             subject=row.subject,
             message_count=row.message_count,
@@ -299,9 +289,7 @@ def _message_row(row: Any) -> MessageRow:
         id=row.id,
         thread_id=row.thread_id,
         donor_id=row.donor_id,
-        donor_name=donor_display_name(
-            row.first_name, row.last_name, row.organization_name, row.donor_id
-        ),
+        donor_name=_donor_name(row),
         channel=row.channel,
         subject=row.subject,
         body=row.body,

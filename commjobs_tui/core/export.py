@@ -27,7 +27,8 @@ from typing import Any, Literal, get_args
 
 from sqlalchemy import select
 
-from commjobs_tui.core.communications import donor_display_name, to_naive_utc
+from commjobs_tui.core.communications import to_naive_utc
+from commjobs_tui.core.donors import display_name
 from commjobs_tui.core.errors import NotFoundError, UserError
 from commjobs_tui.db.models import Donor, EmailGenerationSession, GeneratedEmail
 from commjobs_tui.db.store import Store
@@ -163,8 +164,11 @@ async def load_export_records(store: Store, job_id: int) -> list[ExportRecord]:
             job_id=job_id,
             job_name=job.job_name,
             donor_id=row.donor_id,
-            donor_name=donor_display_name(
-                row.first_name, row.last_name, row.organization_name, row.donor_id
+            donor_name=display_name(
+                row.first_name,
+                row.last_name,
+                row.organization_name,
+                donor_id=row.donor_id,
             ),
             email=row.email.strip() if row.email and row.email.strip() else None,
             subject=row.subject or "",
@@ -180,7 +184,7 @@ def _recipient(record: ExportRecord) -> Address | None:
     """Build the To address, or None if the donor's address is missing or invalid."""
     if record.email is None:
         return None
-    display_name = _single_line(record.donor_name)
+    recipient_name = _single_line(record.donor_name)
     try:
         address = Address(addr_spec=record.email)
         if not address.username or not address.domain:
@@ -188,7 +192,7 @@ def _recipient(record: ExportRecord) -> Address | None:
         # Header encoding needs an ASCII domain, so international domains are
         # converted to their IDNA ("xn--") form.
         domain = address.domain.encode("idna").decode("ascii")
-        return Address(display_name, address.username, domain)
+        return Address(recipient_name, address.username, domain)
     except (ValueError, IndexError, UnicodeError):
         # The email package raises ValueError subclasses for malformed addresses
         # and IndexError for some truncated ones.
