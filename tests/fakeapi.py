@@ -241,7 +241,7 @@ class FakeChatServer:
     """OpenAI-compatible chat-completions server on 127.0.0.1 for tests.
 
     Each chat-completions request takes the first behaviour that applies: the
-    next queued one from `enqueue`, else the next one of the first matching
+    next queued one from `enqueue`, else the next one of the newest matching
     `add_rule`, else a random 429 or 500 at the configured rates, else `ok()`.
     All methods are thread-safe.
     """
@@ -351,11 +351,16 @@ class FakeChatServer:
 
         Matching requests take the behaviours in order, and the last one repeats,
         so `add_rule("Chapman", refusal())` refuses every request naming Chapman.
+        A newer rule takes precedence over older ones that match the same request.
         """
         if not behaviours:
             raise ValueError("add_rule needs at least one behaviour")
         with self._lock:
             self._rules.append(_Rule(contains, deque(behaviours)))
+
+    def clear_rules(self) -> None:
+        with self._lock:
+            self._rules.clear()
 
     def set_latency(self, seconds: float) -> None:
         """Delay every later reply by this many seconds."""
@@ -379,7 +384,7 @@ class FakeChatServer:
         with self._lock:
             if self._queue:
                 return self._queue.popleft()
-            for rule in self._rules:
+            for rule in reversed(self._rules):
                 if rule.contains in text:
                     if len(rule.behaviours) > 1:
                         return rule.behaviours.popleft()

@@ -254,6 +254,17 @@ def test_rule_matches_text_and_last_repeats(server: FakeChatServer) -> None:
     assert third["refusal"]
 
 
+def test_newer_rule_takes_precedence(server: FakeChatServer) -> None:
+    server.add_rule("Morrison", fakeapi.server_error())
+    server.add_rule("Julia", fakeapi.quota())
+
+    assert post_chat(server, DONOR_MESSAGE)[0] == 429
+
+    server.clear_rules()
+
+    assert post_chat(server, DONOR_MESSAGE)[0] == 200
+
+
 def test_queue_before_rules(server: FakeChatServer) -> None:
     server.add_rule("Morrison", fakeapi.server_error())
     server.enqueue(fakeapi.quota())
