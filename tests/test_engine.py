@@ -361,7 +361,9 @@ async def test_pause_and_resume(store: Store, server: fakeapi.FakeChatServer) ->
     resumed = await (await runner.resume(job.id))
     await runner.aclose()
     assert resumed.status == "completed"
-    assert len(server.chat_requests) == 10
+    assert resumed.completed == 10
+    # Pausing abandons the one request in flight, so at most one email is asked twice.
+    assert 10 <= len(server.chat_requests) <= 11
 
 
 async def test_progress_events_are_throttled(

@@ -49,7 +49,9 @@ class Runtime:
 
     def database_path(self) -> Path:
         settings = self.loaded.settings
-        if self.demo and settings.db is None:
+        # The demo never opens the configured database (COMMJOBS_DB or the file),
+        # so synthetic donors cannot land in real data; only an explicit --db wins.
+        if self.demo and not getattr(self.args, "db", None):
             from commjobs_tui.core.demo import demo_database_path
 
             return demo_database_path()

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Select, case, delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commjobs_tui.core.errors import ConflictError, NotFoundError, UserError
@@ -244,18 +244,17 @@ class JobService:
             "lease_pid": job.lease_pid,
         }
 
-    def _filtered(
-        self, statuses: Sequence[str] | None, text: str | None
-    ) -> Select[tuple[EmailGenerationSession]]:
-        query = select(EmailGenerationSession)
+    @staticmethod
+    def _conditions(statuses: Sequence[str] | None, text: str | None) -> list[Any]:
+        conditions: list[Any] = []
         if statuses:
-            query = query.where(EmailGenerationSession.status.in_(list(statuses)))
+            conditions.append(EmailGenerationSession.status.in_(list(statuses)))
         if text and text.strip():
             needle = f"%{_escape_like(text.strip().lower())}%"
-            query = query.where(
+            conditions.append(
                 func.lower(EmailGenerationSession.job_name).like(needle, escape="\\")
             )
-        return query
+        return conditions
 
     async def list_jobs(
         self,
@@ -281,7 +280,8 @@ class JobService:
             else EmailGenerationSession.id.asc()
         )
         query = (
-            self._filtered(statuses, text)
+            select(EmailGenerationSession)
+            .where(*self._conditions(statuses, text))
             .order_by(column.is_(None), order, tiebreak)
             .offset(offset)
         )
@@ -294,7 +294,11 @@ class JobService:
     async def count_jobs(
         self, *, statuses: Sequence[str] | None = None, text: str | None = None
     ) -> int:
-        query = self._filtered(statuses, text).with_only_columns(func.count())
+        query = (
+            select(func.count())
+            .select_from(EmailGenerationSession)
+            .where(*self._conditions(statuses, text))
+        )
         async with self.store.session() as session:
             return int((await session.execute(query)).scalar_one())
 
