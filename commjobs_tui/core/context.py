@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from commjobs_tui.core.engine import JobRunner
+from commjobs_tui.core.jobs import JobService
 from commjobs_tui.core.settings import Settings
 from commjobs_tui.core.uistate import UiState
 from commjobs_tui.db.store import Store
@@ -30,7 +32,23 @@ class AppContext:
     ui_state: UiState = field(default_factory=lambda: UiState(None))
     clock: Callable[[], dt.datetime] = system_clock
     demo: bool = False
+    runner_factory: Callable[[AppContext], JobRunner] | None = None
+    _runner: JobRunner | None = field(default=None, repr=False)
 
     @property
     def db_path(self) -> Path:
         return self.store.path
+
+    @property
+    def runner(self) -> JobRunner:
+        """The process's job runner, created on first use (on the running loop)."""
+        if self._runner is None:
+            if self.runner_factory is not None:
+                self._runner = self.runner_factory(self)
+            else:
+                self._runner = JobRunner(self.store, self.settings, clock=self.clock)
+        return self._runner
+
+    @property
+    def jobs(self) -> JobService:
+        return self.runner.service
