@@ -778,14 +778,14 @@ async def test_offline_is_deterministic() -> None:
     assert first == second
 
 
-def named(first_name: str) -> DonorFacts:
+def make_named_donor(first_name: str) -> DonorFacts:
     return dataclasses.replace(
         NO_GIFTS, display_name=first_name, first_name=first_name, organization_name=None
     )
 
 
 async def test_offline_strips_bracket_names() -> None:
-    draft = await OfflineProvider().draft(named("[Name]"), INSTRUCTION, ORG)
+    draft = await OfflineProvider().draft(make_named_donor("[Name]"), INSTRUCTION, ORG)
 
     assert "Dear Name," in draft.body
     assert check_draft(draft.subject, draft.body) is None
@@ -793,7 +793,7 @@ async def test_offline_strips_bracket_names() -> None:
 
 async def test_offline_placeholder_name_fails() -> None:
     with pytest.raises(ProviderError) as caught:
-        await OfflineProvider().draft(named("XXX"), INSTRUCTION, ORG)
+        await OfflineProvider().draft(make_named_donor("XXX"), INSTRUCTION, ORG)
 
     assert caught.value.kind is ErrorKind.INVALID_OUTPUT
     assert not caught.value.transient
