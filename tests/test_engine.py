@@ -403,3 +403,44 @@ async def test_offline_provider_needs_no_server(store: Store, tmp_path: Path) ->
     assert result.status == "completed"
     rows = await emails(store, job.id)
     assert all("Donor" in (row.body or "") for row in rows)
+
+
+async def test_retry_one_error_kind(
+    store: Store, server: fakeapi.FakeChatServer
+) -> None:
+    await add_donors(store, 4)
+    server.add_rule("Donor0001", fakeapi.refusal())
+    server.add_rule("Donor0002", fakeapi.bad_request())
+    runner = make_runner(store, server)
+    job = await create_job(runner)
+    first = await runner.run(job.id)
+    assert first.error_kinds == {"refused": 1, "bad_request": 1}
+    server.add_rule("Donor0001", fakeapi.ok())
+    sent_before = len(server.chat_requests)
+
+    second = await (await runner.retry(job.id, full=False, error_kind="refused"))
+    await runner.aclose()
+
+    assert len(server.chat_requests) - sent_before == 1
+    assert second.completed == 3
+    assert second.failed == 1
+    assert second.error_kinds == {"bad_request": 1}
+
+
+async def test_regenerate_single_email(
+    store: Store, server: fakeapi.FakeChatServer
+) -> None:
+    await add_donors(store, 3)
+    runner = make_runner(store, server)
+    job = await create_job(runner)
+    await runner.run(job.id)
+    target = (await emails(store, job.id))[1]
+    sent_before = len(server.chat_requests)
+
+    result = await (await runner.retry(job.id, full=True, email_ids=[target.id]))
+    await runner.aclose()
+
+    assert result.status == "completed"
+    assert len(server.chat_requests) - sent_before == 1
+    body = server.chat_requests[-1].message_text
+    assert "Donor0001" in body

@@ -196,9 +196,21 @@ class JobRunner:
             raise ConflictError(f"job {job_id} is {job.status}, not paused")
         return await self.start(job_id)
 
-    async def retry(self, job_id: int, *, full: bool) -> asyncio.Task[JobSummary]:
-        """Reset the job's failed (or, with full, all) emails and start it."""
-        await self.service.prepare_retry(job_id, full=full)
+    async def retry(
+        self,
+        job_id: int,
+        *,
+        full: bool,
+        error_kind: str | None = None,
+        email_ids: Sequence[int] | None = None,
+    ) -> asyncio.Task[JobSummary]:
+        """Reset the job's failed (or, with full, all) emails and start it.
+
+        `error_kind` and `email_ids` narrow the reset as in JobService.prepare_retry.
+        """
+        await self.service.prepare_retry(
+            job_id, full=full, error_kind=error_kind, email_ids=email_ids
+        )
         self.bus.publish(JobsChanged((job_id,)))
         return await self.start(job_id)
 

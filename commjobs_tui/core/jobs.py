@@ -567,11 +567,20 @@ class JobService:
             job.status = "paused"
         return await self.get_job(job_id)
 
-    async def prepare_retry(self, job_id: int, *, full: bool) -> int:
+    async def prepare_retry(
+        self,
+        job_id: int,
+        *,
+        full: bool,
+        error_kind: str | None = None,
+        email_ids: Sequence[int] | None = None,
+    ) -> int:
         """Reset emails for a retry and set the job pending; return how many will run.
 
         Partial: failed emails go back to pending, completed ones stay. Full: every
-        email of the job is discarded and drafted again.
+        email of the job is discarded and drafted again. `error_kind` limits a
+        partial retry to failures of that kind; `email_ids` limits either kind of
+        retry to those emails (regenerating one email is a full retry of one id).
         """
         now = self.clock()
         async with self.store.session() as session, session.begin():
@@ -583,31 +592,37 @@ class JobService:
             targets = ["pending", "generating", "failed"]
             if full:
                 targets.append("completed")
+            conditions = [
+                GeneratedEmail.session_id == job_id,
+                GeneratedEmail.is_preview.is_(False),
+                GeneratedEmail.status.in_(targets),
+            ]
+            if error_kind is not None:
+                conditions.append(GeneratedEmail.error_kind == error_kind)
+            if email_ids is not None:
+                conditions.append(GeneratedEmail.id.in_(list(email_ids)))
+            discard: dict[str, Any] = (
+                {
+                    "subject": None,
+                    "body": None,
+                    "prompt_tokens": 0,
+                    "completion_tokens": 0,
+                    "generated_at": None,
+                    "sent_at": None,
+                }
+                if full
+                else {}
+            )
             reset = await session.execute(
                 update(GeneratedEmail)
-                .where(
-                    GeneratedEmail.session_id == job_id,
-                    GeneratedEmail.is_preview.is_(False),
-                    GeneratedEmail.status.in_(targets),
-                )
+                .where(*conditions)
                 .values(
                     status="pending",
                     attempts=0,
                     last_error=None,
                     error_kind=None,
-                    **(
-                        {
-                            "subject": None,
-                            "body": None,
-                            "prompt_tokens": 0,
-                            "completion_tokens": 0,
-                            "generated_at": None,
-                            "sent_at": None,
-                        }
-                        if full
-                        else {}
-                    ),
                     updated_at=now,
+                    **discard,
                 )
             )
             count = int(getattr(reset, "rowcount", 0) or 0)
@@ -619,8 +634,13 @@ class JobService:
                 )
             )
             if not pending:
+                what = (
+                    f"failed emails of kind {error_kind!r}"
+                    if error_kind
+                    else ("failed emails")
+                )
                 raise ConflictError(
-                    f"job {job_id} has no failed emails to retry; use a full retry to "
+                    f"job {job_id} has no {what} to retry; use a full retry to "
                     "draft every email again"
                 )
             job.status = "pending"
@@ -629,7 +649,7 @@ class JobService:
             job.requested_action = None
             await refresh_counts(session, job_id)
         log.info(
-            "job %s reset %d emails for %s retry",
+            "job %s reset %d emails for a %s retry",
             job_id,
             count,
             "full" if full else "partial",
