@@ -444,3 +444,15 @@ async def test_regenerate_single_email(
     assert len(server.chat_requests) - sent_before == 1
     body = server.chat_requests[-1].message_text
     assert "Donor0001" in body
+
+
+async def test_one_client_for_all_models(
+    store: Store, server: fakeapi.FakeChatServer
+) -> None:
+    runner = make_runner(store, server)
+    first = runner._provider("openai", "model-a")
+    second = runner._provider("openai", "model-b")
+    assert first is not second
+    assert first._client is second._client  # type: ignore[attr-defined]
+    await runner.aclose()
+    assert first._client.is_closed()  # type: ignore[attr-defined]

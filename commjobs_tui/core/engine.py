@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import openai
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -41,6 +42,7 @@ from commjobs_tui.core.providers import (
     ErrorKind,
     Provider,
     ProviderError,
+    create_client,
     create_provider,
 )
 from commjobs_tui.core.ratelimit import PoolLimiter, backoff_delay
@@ -59,10 +61,6 @@ TIMEOUT_MARGIN_SECONDS = 5.0
 RUNNABLE = ("pending", "paused", "interrupted", "cancelled", "failed")
 StopReason = Literal["cancel", "pause", "fatal", "lease_lost", "deleted"]
 ProviderFactory = Callable[[Settings, str, str], Provider]
-
-
-def _default_factory(settings: Settings, provider: str, model: str) -> Provider:
-    return create_provider(settings, provider=provider, model=model)
 
 
 @dataclass(frozen=True)
@@ -134,7 +132,7 @@ class JobRunner:
         *,
         clock: Callable[[], dt.datetime],
         bus: EventBus | None = None,
-        provider_factory: ProviderFactory = _default_factory,
+        provider_factory: ProviderFactory | None = None,
         identity: LeaseIdentity | None = None,
     ) -> None:
         self.store = store
@@ -145,6 +143,8 @@ class JobRunner:
         self.identity = identity or LeaseIdentity.current()
         self._factory = provider_factory
         self._providers: dict[tuple[str, str], Provider] = {}
+        # One AsyncOpenAI client for the whole process, shared by every model.
+        self._openai_client: openai.AsyncOpenAI | None = None
         self._limiter: PoolLimiter | None = None
         self._runs: dict[int, _Run] = {}
         self._tasks: dict[int, asyncio.Task[JobSummary]] = {}
@@ -314,6 +314,9 @@ class JobRunner:
             except Exception:
                 log.exception("closing provider %s failed", provider.name)
         self._providers.clear()
+        if self._openai_client is not None:
+            await self._openai_client.close()
+            self._openai_client = None
 
     # Lease and lifecycle -----------------------------------------------------
 
@@ -531,7 +534,17 @@ class JobRunner:
     def _provider(self, name: str, model: str) -> Provider:
         key = (name, model)
         if key not in self._providers:
-            self._providers[key] = self._factory(self.settings, name, model)
+            if self._factory is not None:
+                self._providers[key] = self._factory(self.settings, name, model)
+            else:
+                if name == "openai" and self._openai_client is None:
+                    self._openai_client = create_client(self.settings)
+                self._providers[key] = create_provider(
+                    self.settings,
+                    provider=name,
+                    model=model,
+                    client=self._openai_client if name == "openai" else None,
+                )
         return self._providers[key]
 
     def limiter(self) -> PoolLimiter:

@@ -73,35 +73,26 @@ class OpenAIProvider:
 
     name = "openai"
 
-    def __init__(self, settings: Settings, *, model: str) -> None:
-        base_url = (settings.base_url or "").strip() or None
-        if base_url is not None:
-            _validate_base_url(base_url)
-        key = ""
-        if settings.openai_api_key is not None:
-            key = settings.openai_api_key.get_secret_value().strip()
-        if not key:
-            if base_url is None:
-                raise UserError(
-                    "OPENAI_API_KEY is not set. Set it in the environment, set "
-                    "OPENAI_BASE_URL to a local server such as Ollama, or use "
-                    "--provider offline"
-                )
-            key = NO_KEY_PLACEHOLDER
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        model: str,
+        client: openai.AsyncOpenAI | None = None,
+    ) -> None:
+        """Use `client` when given (shared, closed by its owner), else create one."""
+        base_url, key = _endpoint(settings)
         self.model = model
         self.timeout = settings.request_timeout
         self.uses_json_schema = True
         self._key = key
         self._server = _describe_server(base_url)
-        self._client = openai.AsyncOpenAI(
-            api_key=key,
-            base_url=base_url,
-            max_retries=0,
-            timeout=self.timeout,
-        )
+        self._owns_client = client is None
+        self._client = client or create_client(settings)
 
     async def aclose(self) -> None:
-        await self._client.close()
+        if self._owns_client:
+            await self._client.close()
 
     async def draft(
         self, facts: DonorFacts, instruction: str, org: OrgProfile
@@ -279,6 +270,39 @@ class OpenAIProvider:
             f"request rejected by {self._server} ({detail}): {server_message}",
             status_code=status,
         )
+
+
+def _endpoint(settings: Settings) -> tuple[str | None, str]:
+    """Return the base URL (None for OpenAI's) and the key to send."""
+    base_url = (settings.base_url or "").strip() or None
+    if base_url is not None:
+        _validate_base_url(base_url)
+    key = ""
+    if settings.openai_api_key is not None:
+        key = settings.openai_api_key.get_secret_value().strip()
+    if not key:
+        if base_url is None:
+            raise UserError(
+                "OPENAI_API_KEY is not set. Set it in the environment, set "
+                "OPENAI_BASE_URL to a local server such as Ollama, or use "
+                "--provider offline"
+            )
+        key = NO_KEY_PLACEHOLDER
+    return base_url, key
+
+
+def create_client(settings: Settings) -> openai.AsyncOpenAI:
+    """Build the AsyncOpenAI client for the settings; call it on the running loop.
+
+    It never retries (`max_retries=0`), because the job engine does.
+    """
+    base_url, key = _endpoint(settings)
+    return openai.AsyncOpenAI(
+        api_key=key,
+        base_url=base_url,
+        max_retries=0,
+        timeout=settings.request_timeout,
+    )
 
 
 class _ResponseFormatRejected(Exception):
