@@ -1,0 +1,111 @@
+"""The result of a donor import and its plain-text rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    """A data row that was not imported."""
+
+    line: int  # 1-based physical line number in the file (the header is line 1)
+    reason: str
+
+
+@dataclass(frozen=True)
+class RowNote:
+    """A caveat on a row that was imported, such as an invalid email left out."""
+
+    line: int
+    message: str
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """Counts and line numbers of one import, or of a dry run of it.
+
+    Each data row is in exactly one of `created_lines`, `updated_lines`,
+    `unchanged_lines` and `skipped`, so their lengths add up to `rows_read`.
+    Blank lines are not rows. A row that adds a gift to a donor created by an
+    earlier row of the same file counts as updated.
+    """
+
+    path: Path
+    encoding: str  # "utf-8", "utf-8-sig", "cp1252" or "utf-16"
+    delimiter: str
+    layout: str  # export format name, e.g. "Salesforce NPSP"
+    date_order: str  # e.g. "month/day (decided from 14 unambiguous dates)"
+    rows_read: int
+    created_lines: tuple[int, ...]
+    updated_lines: tuple[int, ...]
+    unchanged_lines: tuple[int, ...]
+    skipped: tuple[SkippedRow, ...]
+    notes: tuple[RowNote, ...]
+    donors_created: int
+    donors_updated: int
+    donations_created: int
+    # Donors in the file left without a valid email, or marked do-not-contact.
+    not_emailable: int
+    dry_run: bool
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def format_summary(summary: ImportSummary, *, max_lines: int = 20) -> str:
+    """Render the summary as plain text for the CLI and the TUI.
+
+    At most `max_lines` skipped rows and notes are listed, skipped rows first.
+    A final line counts the ones left out.
+    """
+    delimiter = DELIMITER_NAMES.get(summary.delimiter, repr(summary.delimiter))
+    lines: list[str] = []
+    if summary.dry_run:
+        lines.append(f"Dry run of {summary.path}: nothing was written.")
+    else:
+        lines.append(f"Imported {summary.path}.")
+    lines.append(
+        f"Format: {summary.layout} ({summary.encoding}, {delimiter}-separated)."
+    )
+    lines.append(f"Dates: {summary.date_order}.")
+    lines.append(
+        f"Rows: {summary.rows_read} read, {len(summary.created_lines)} created a "
+        f"donor, {len(summary.updated_lines)} updated one, "
+        f"{len(summary.unchanged_lines)} changed nothing, "
+        f"{len(summary.skipped)} skipped."
+    )
+    if summary.dry_run:
+        lines.append(
+            f"Donors: {summary.donors_created} to create, {summary.donors_updated} "
+            f"to update. Gifts: {summary.donations_created} to add."
+        )
+    else:
+        lines.append(
+            f"Donors: {summary.donors_created} created, {summary.donors_updated} "
+            f"updated. Gifts: {summary.donations_created} added."
+        )
+    if summary.not_emailable:
+        count = _plural(summary.not_emailable, "donor")
+        lines.append(
+            f"{count} in this file cannot be emailed (no valid email, or marked "
+            "do not contact)."
+        )
+
+    listed: list[str] = []
+    listed.extend(
+        f"  line {row.line}: skipped, {row.reason}" for row in summary.skipped
+    )
+    listed.extend(f"  line {note.line}: {note.message}" for note in summary.notes)
+    if listed:
+        lines.append("Rows to check:")
+        limit = max(max_lines, 0)
+        lines.extend(listed[:limit])
+        hidden = len(listed) - limit
+        if hidden > 0:
+            lines.append(f"  ... and {hidden} more not shown.")
+    return "\n".join(lines)
