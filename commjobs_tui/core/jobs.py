@@ -405,7 +405,9 @@ class JobService:
     ) -> tuple[list[int], int]:
         """Return eligible donor ids and how many were left out.
 
-        Donors without an email or marked do-not-contact are left out.
+        Donors marked do-not-contact are left out. So are donors whose email lacks
+        an "@" with text on both sides, the same test as `has_email_address` in
+        core/donors.py.
         """
         async with self.store.session() as session:
             if selection.kind == "all":
@@ -432,8 +434,8 @@ class JobService:
             for chunk in _chunks(ids, 500):
                 query = select(Donor.id).where(
                     Donor.id.in_(chunk),
-                    Donor.email.is_not(None),
-                    Donor.email != "",
+                    # "_" matches one character: an "@" with text on both sides.
+                    func.coalesce(func.trim(Donor.email), "").like("%_@_%"),
                     Donor.do_not_contact.is_(False),
                 )
                 eligible.extend((await session.scalars(query)).all())
