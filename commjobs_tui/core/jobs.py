@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commjobs_tui.core.errors import ConflictError, NotFoundError, UserError
@@ -398,6 +398,57 @@ class JobService:
         async with self.store.session() as session:
             return int((await session.execute(query)).scalar_one())
 
+    async def get_emails(self, job_id: int, email_ids: Sequence[int]) -> list[EmailRow]:
+        """Return the job's emails with these ids in id order; unknown ids are left out.
+
+        Screens use it to refresh the rows that a running job has just written.
+        """
+        rows: list[EmailRow] = []
+        async with self.store.session() as session:
+            for chunk in _chunks(sorted(set(email_ids)), 500):
+                query = (
+                    select(GeneratedEmail, Donor)
+                    .join(Donor, Donor.id == GeneratedEmail.donor_id)
+                    .where(
+                        GeneratedEmail.session_id == job_id,
+                        GeneratedEmail.id.in_(list(chunk)),
+                    )
+                    .order_by(GeneratedEmail.id)
+                )
+                result = (await session.execute(query)).all()
+                rows.extend(_email_row(email, donor) for email, donor in result)
+        return rows
+
+    async def sent_counts(self, job_id: int) -> tuple[int, int]:
+        """Return (completed emails not yet marked sent, emails marked sent).
+
+        Preview emails are not counted.
+        """
+        query = select(
+            func.coalesce(
+                func.sum(
+                    case(
+                        (
+                            (GeneratedEmail.status == "completed")
+                            & GeneratedEmail.sent_at.is_(None),
+                            1,
+                        ),
+                        else_=0,
+                    )
+                ),
+                0,
+            ),
+            func.coalesce(
+                func.sum(case((GeneratedEmail.sent_at.is_not(None), 1), else_=0)), 0
+            ),
+        ).where(
+            GeneratedEmail.session_id == job_id,
+            GeneratedEmail.is_preview.is_(False),
+        )
+        async with self.store.session() as session:
+            unsent, sent = (await session.execute(query)).one()
+        return int(unsent), int(sent)
+
     # Creating ------------------------------------------------------------
 
     async def resolve_selection(
@@ -491,25 +542,74 @@ class JobService:
             )
             session.add(job)
             await session.flush()
-            rows = [
-                {
-                    "session_id": job.id,
-                    "donor_id": donor_id,
-                    "status": "pending",
-                    "is_preview": False,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for donor_id in eligible
-            ]
-            for chunk in _chunks(rows, 2000):
-                await session.execute(GeneratedEmail.__table__.insert(), chunk)
+            await _insert_pending_emails(session, job.id, eligible, now)
             job_id = job.id
         log.info(
             "created job %s with %d emails (%d left out)",
             job_id,
             len(eligible),
             skipped,
+        )
+        return await self.get_job(job_id)
+
+    async def replace_selection(
+        self,
+        job_id: int,
+        selection: DonorSelection,
+        *,
+        today: dt.date | None = None,
+    ) -> JobDetail:
+        """Give a pending job that has never started a new donor selection.
+
+        The job's emails are replaced by one pending email per eligible donor.
+        Preview emails of donors that are no longer eligible are deleted and their
+        ids leave `preview_donor_ids`. Raises ConflictError once the job has
+        started, and UserError when no selected donor can be emailed.
+        """
+        today = today or self.clock().date()
+        eligible, skipped = await self.resolve_selection(selection, today)
+        if not eligible:
+            raise UserError(
+                f"none of the {skipped} selected donors can be emailed (no email "
+                "address, or marked do-not-contact); select other donors"
+                if skipped
+                else "no donors selected; select at least one donor"
+            )
+        now = self.clock()
+        async with self.store.session() as session, session.begin():
+            job = await _load_job(session, job_id)
+            if job.status != "pending" or job.started_at is not None:
+                raise ConflictError(
+                    f"job {job_id} has already started; its donors can no longer "
+                    "change (create a new job instead)"
+                )
+            kept = set(eligible)
+            previews = await session.execute(
+                select(GeneratedEmail.id, GeneratedEmail.donor_id).where(
+                    GeneratedEmail.session_id == job_id,
+                    GeneratedEmail.is_preview.is_(True),
+                )
+            )
+            stale_previews = [
+                email_id for email_id, donor_id in previews if donor_id not in kept
+            ]
+            await session.execute(
+                delete(GeneratedEmail).where(
+                    GeneratedEmail.session_id == job_id,
+                    GeneratedEmail.is_preview.is_(False)
+                    | GeneratedEmail.id.in_(stale_previews),
+                )
+            )
+            await _insert_pending_emails(session, job_id, eligible, now)
+            job.preview_donor_ids = [
+                donor_id for donor_id in job.preview_donor_ids or [] if donor_id in kept
+            ]
+            job.selection = selection.to_json()
+            job.skipped_count = skipped
+            job.updated_at = now
+            await refresh_counts(session, job_id)
+        log.info(
+            "job %s now has %d emails (%d left out)", job_id, len(eligible), skipped
         )
         return await self.get_job(job_id)
 
@@ -711,6 +811,24 @@ async def _load_job(session: AsyncSession, job_id: int) -> EmailGenerationSessio
             f"no job with id {job_id}; list jobs with `commjobs jobs list`"
         )
     return job
+
+
+async def _insert_pending_emails(
+    session: AsyncSession, job_id: int, donor_ids: Sequence[int], now: dt.datetime
+) -> None:
+    rows = [
+        {
+            "session_id": job_id,
+            "donor_id": donor_id,
+            "status": "pending",
+            "is_preview": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for donor_id in donor_ids
+    ]
+    for chunk in _chunks(rows, 2000):
+        await session.execute(insert(GeneratedEmail), chunk)
 
 
 def _cannot(job: EmailGenerationSession, verb: str) -> str:
