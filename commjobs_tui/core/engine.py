@@ -16,10 +16,10 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, cast
 
 import openai
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -415,9 +415,8 @@ class JobRunner:
         try:
             done_waiter = asyncio.gather(feeder, *workers)
             stop_waiter = asyncio.ensure_future(run.stopped.wait())
-            await asyncio.wait(
-                {done_waiter, stop_waiter}, return_when=asyncio.FIRST_COMPLETED
-            )
+            waiters: set[asyncio.Future[Any]] = {done_waiter, stop_waiter}
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             stop_waiter.cancel()
             if run.stop is not None:
                 await _cancel_all([feeder, *workers])
@@ -742,8 +741,10 @@ class JobRunner:
                     EmailGenerationSession.id == run.job_id
                 )
             )
-        if action in ("cancel", "pause") and run.stop is None:
-            run.request_stop(_Stop(action))
+        if action == "cancel" and run.stop is None:
+            run.request_stop(_Stop("cancel"))
+        elif action == "pause" and run.stop is None:
+            run.request_stop(_Stop("pause"))
         run.rate.add(len(batch))
         rate = run.rate.per_minute()
         pending = total - completed - failed
@@ -799,7 +800,7 @@ def _set_final_status(
 _SENTINEL = _Result(0, 0, None, None, dt.datetime.min)
 
 
-_table = GeneratedEmail.__table__
+_table = cast(Table, GeneratedEmail.__table__)
 # One executemany per outcome: ORM unit-of-work per email cost more event-loop
 # time than the HTTP requests themselves at high throughput.
 _WRITE_COMPLETED = (

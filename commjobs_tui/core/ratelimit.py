@@ -119,8 +119,8 @@ def backoff_delay(
     Exponential with jitter between half and the full step, never less than the
     server's Retry-After.
     """
-    step = min(cap, base * (2 ** (attempt - 1)))
-    jittered = step * (0.5 + 0.5 * (rng or random).random())
+    step: float = min(cap, base * 2.0 ** (attempt - 1))
+    jittered: float = step * (0.5 + 0.5 * (rng or random).random())
     if retry_after is not None:
-        return max(jittered, min(retry_after, 300.0))
+        return max(jittered, min(float(retry_after), 300.0))
     return jittered
