@@ -14,6 +14,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import selectinload
 
 from commjobs_tui.core.importer import ImportFileError, format_summary, import_donors
+from commjobs_tui.core.importing.summary import line_ranges
 from commjobs_tui.db.models import Donation, Donor
 from commjobs_tui.db.store import Store
 
@@ -456,3 +457,21 @@ async def test_ten_thousand_gifts_batched(store: Store, tmp_path: Path) -> None:
     again = await import_donors(store, path)
     assert again.donations_created == 0
     assert await count_rows(store) == (donors, 10_000)
+
+
+@pytest.mark.parametrize(
+    ("numbers", "expected"),
+    [
+        ([5], "5"),
+        ([2, 3, 4, 9], "2-4, 9"),
+        ([9, 2, 3, 3, 4], "2-4, 9"),
+        ([1, 3, 5], "1, 3, 5"),
+    ],
+)
+def test_line_ranges_compress(numbers: list[int], expected: str) -> None:
+    assert line_ranges(numbers) == expected
+
+
+def test_line_ranges_count_the_rest() -> None:
+    text = line_ranges(list(range(1, 40, 2)), max_ranges=3)
+    assert text == "1, 3, 5 and 17 more ranges"

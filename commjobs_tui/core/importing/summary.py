@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,27 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
+def line_ranges(numbers: Sequence[int], *, max_ranges: int = 12) -> str:
+    """Compress line numbers into ranges: [2, 3, 4, 9] gives "2-4, 9".
+
+    Past `max_ranges` ranges the rest are counted instead of listed.
+    """
+    ranges: list[str] = []
+    ordered = sorted(set(numbers))
+    start = previous = ordered[0]
+    for number in [*ordered[1:], None]:
+        if number is not None and number == previous + 1:
+            previous = number
+            continue
+        ranges.append(str(start) if start == previous else f"{start}-{previous}")
+        if number is not None:
+            start = previous = number
+    if len(ranges) > max_ranges:
+        rest = len(ranges) - max_ranges
+        return ", ".join(ranges[:max_ranges]) + f" and {rest} more ranges"
+    return ", ".join(ranges)
+
+
 def format_summary(summary: ImportSummary, *, max_lines: int = 20) -> str:
     """Render the summary as plain text for the CLI and the TUI.
 
@@ -89,6 +111,12 @@ def format_summary(summary: ImportSummary, *, max_lines: int = 20) -> str:
             f"Donors: {summary.donors_created} created, {summary.donors_updated} "
             f"updated. Gifts: {summary.donations_created} added."
         )
+    for label, numbers in (
+        ("Created from lines", summary.created_lines),
+        ("Updated from lines", summary.updated_lines),
+    ):
+        if numbers:
+            lines.append(f"{label}: {line_ranges(numbers)}.")
     if summary.not_emailable:
         count = _plural(summary.not_emailable, "donor")
         lines.append(
