@@ -62,8 +62,8 @@ async def test_header_says_demo(empty_db: Path) -> None:
         assert "demo" in header_text(app)
 
 
-async def test_number_keys_switch_sections(empty_db: Path) -> None:
-    app = make_app(empty_db)
+async def test_number_keys_switch_sections(seeded_db: Path) -> None:
+    app = make_app(seeded_db)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         for key, mode, screen_type in [*SECTION_CASES[1:], SECTION_CASES[0]]:
@@ -75,8 +75,8 @@ async def test_number_keys_switch_sections(empty_db: Path) -> None:
             assert [item.section.mode for item in active] == [mode]
 
 
-async def test_sidebar_clicks_switch_sections(empty_db: Path) -> None:
-    app = make_app(empty_db)
+async def test_sidebar_clicks_switch_sections(seeded_db: Path) -> None:
+    app = make_app(seeded_db)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         for _key, mode, screen_type in [*SECTION_CASES[1:], SECTION_CASES[0]]:
@@ -193,7 +193,8 @@ async def run_palette_command(pilot: Any, query: str) -> None:
     await settle(pilot)
     await pilot.press(*query)
     await settle(pilot)
-    await pilot.press("down", "enter")
+    # The best match comes first and is highlighted, so enter runs it.
+    await pilot.press("enter")
     await settle(pilot)
 
 
@@ -201,7 +202,10 @@ async def test_palette_switches_section(empty_db: Path) -> None:
     app = make_app(empty_db)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await run_palette_command(pilot, "Jobs")
+        await run_palette_command(pilot, "Communications")
+        assert app.current_mode == "communications"
+        assert isinstance(app.screen, CommunicationsScreen)
+        await run_palette_command(pilot, "Communication Jobs")
         assert app.current_mode == "jobs"
         assert isinstance(app.screen, JobsScreen)
 
