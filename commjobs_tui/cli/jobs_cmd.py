@@ -384,13 +384,27 @@ def _show(args: argparse.Namespace, runtime: Runtime) -> int:
 
 
 def _export(args: argparse.Namespace, runtime: Runtime) -> int:
+    from commjobs_tui.core.communications import record_export
     from commjobs_tui.core.export import export_job
 
     async def work(runner: JobRunner) -> str:
-        result = await export_job(
-            runner.store, args.job_id, args.fmt, args.out.expanduser()
+        out = args.out.expanduser()
+        result = await export_job(runner.store, args.job_id, args.fmt, out)
+        await record_export(
+            runner.store,
+            args.job_id,
+            fmt=args.fmt,
+            at=system_clock(),
+            email_ids=result.email_ids,
         )
-        return f"wrote {result.count} emails to {result.path} ({result.format})"
+        lines = [f"wrote {result.count} emails to {result.path} ({result.format})"]
+        if result.skipped_no_email:
+            lines.append(f"left out {result.skipped_no_email} without a valid email")
+        if result.skipped_do_not_contact:
+            lines.append(
+                f"left out {result.skipped_do_not_contact} marked do not contact"
+            )
+        return "\n".join(lines)
 
     print(_with_runner(args, runtime, work))
     return 0

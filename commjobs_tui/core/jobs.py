@@ -15,6 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commjobs_tui.core.donors import display_name
 from commjobs_tui.core.errors import ConflictError, NotFoundError, UserError
 from commjobs_tui.core.settings import Settings
 from commjobs_tui.db.models import (
@@ -196,13 +197,6 @@ def estimate_cost(
         prompt_tokens * price.input_per_million
         + completion_tokens * price.output_per_million
     ) / 1_000_000
-
-
-def donor_name(
-    first: str | None, last: str | None, organization: str | None, email: str | None
-) -> str:
-    person = " ".join(part for part in (first, last) if part)
-    return person or organization or email or "(unnamed donor)"
 
 
 class JobService:
@@ -888,8 +882,12 @@ def _email_row(email: GeneratedEmail, donor: Donor) -> EmailRow:
         id=email.id,
         job_id=email.session_id,
         donor_id=email.donor_id,
-        donor_name=donor_name(
-            donor.first_name, donor.last_name, donor.organization_name, donor.email
+        donor_name=display_name(
+            donor.first_name,
+            donor.last_name,
+            donor.organization_name,
+            salutation=donor.salutation,
+            donor_id=donor.id,
         ),
         donor_email=donor.email,
         status=email.status,
