@@ -88,7 +88,11 @@ class Donation(TimestampMixin, Base):
     """One gift. Amounts are integer cents."""
 
     __tablename__ = "donations"
-    __table_args__ = (UniqueConstraint("donor_id", "source_ref"),)
+    __table_args__ = (
+        UniqueConstraint("donor_id", "source_ref"),
+        # Covers the per-donor aggregates (last, largest, total gift) of donor lists.
+        Index("ix_donations_donor_gift", "donor_id", "donated_on", "amount_cents"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     donor_id: Mapped[int] = mapped_column(

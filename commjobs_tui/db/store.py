@@ -68,14 +68,14 @@ def _set_migration_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def sync_engine(path: Path) -> Engine:
-    engine = create_engine(f"sqlite:///{path}")
+    engine = create_engine(f"sqlite:///{path}", hide_parameters=True)
     event.listen(engine, "connect", _set_sqlite_pragmas)
     return engine
 
 
 def migration_engine(path: Path) -> Engine:
     """Engine for Alembic: foreign keys off while tables are rebuilt."""
-    engine = create_engine(f"sqlite:///{path}")
+    engine = create_engine(f"sqlite:///{path}", hide_parameters=True)
     event.listen(engine, "connect", _set_migration_pragmas)
     return engine
 
@@ -208,7 +208,10 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.engine: AsyncEngine = create_async_engine(f"sqlite+aiosqlite:///{path}")
+        # hide_parameters keeps donor fields out of error messages and the log.
+        self.engine: AsyncEngine = create_async_engine(
+            f"sqlite+aiosqlite:///{path}", hide_parameters=True
+        )
         event.listen(self.engine.sync_engine, "connect", _set_sqlite_pragmas)
         self.sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False
