@@ -1,8 +1,8 @@
 """The job engine: runs a job's emails in a bounded asyncio pool.
 
-Each email goes pending -> generating -> completed | failed. Results are written by
-one writer task in groups at most FLUSH_SECONDS apart, in the same transaction as the
-job's counters and its lease heartbeat, so a crash loses at most that much work and
+Each email goes pending -> generating -> completed | failed. One writer task writes
+results in groups at most FLUSH_SECONDS apart, in the same transaction as the job's
+counters and its lease heartbeat. A crash therefore loses at most that much work, and
 a process that lost its lease writes nothing more.
 """
 
@@ -220,8 +220,8 @@ class JobRunner:
     async def delete(self, job_ids: Sequence[int]) -> int:
         """Delete jobs and their emails, cancelling running ones first.
 
-        A job run by another process is asked to cancel; this waits up to a few
-        heartbeats for it to stop and raises ConflictError if it does not.
+        A job run by another process is asked to cancel. This waits up to
+        STALE_AFTER_SECONDS for it to stop and raises ConflictError if it does not.
         """
         for job_id in job_ids:
             if job_id in self._runs:

@@ -145,7 +145,7 @@ class EmailRow:
 
 @dataclass(frozen=True)
 class DonorSelection:
-    """Which donors a job is for: every donor, a list of ids, or a saved filter."""
+    """Donor choice of a job: every donor, a list of ids, or a saved filter."""
 
     kind: Literal["all", "ids", "filter"]
     ids: tuple[int, ...] = ()
@@ -355,7 +355,7 @@ class JobService:
         limit: int | None = 200,
         offset: int = 0,
     ) -> list[EmailRow]:
-        """A page of a job's emails in donor order; preview emails only when asked."""
+        """List a page of a job's emails by id; previews only when `preview` is set."""
         query = (
             select(GeneratedEmail, Donor)
             .join(Donor, Donor.id == GeneratedEmail.donor_id)
@@ -675,8 +675,8 @@ class JobService:
 
         Partial: failed emails go back to pending, completed ones stay. Full: every
         email of the job is discarded and drafted again. `error_kind` limits a
-        partial retry to failures of that kind; `email_ids` limits either kind of
-        retry to those emails (regenerating one email is a full retry of one id).
+        partial retry to failures of that kind. `email_ids` limits either kind of
+        retry to those emails, so regenerating one email is a full retry of one id.
         """
         now = self.clock()
         async with self.store.session() as session, session.begin():

@@ -44,9 +44,9 @@ class TokenBucket:
 class PoolLimiter:
     """One limiter shared by every task of a process.
 
-    It bounds requests in flight, spaces requests and tokens per minute, and after a
-    rate-limit reply holds every task until the server's Retry-After has passed and
-    halves the number of requests in flight, growing it back by one per ten successes.
+    It bounds requests in flight and spaces requests and tokens per minute. After a
+    rate-limit reply it pauses every task until the server's Retry-After has passed
+    and halves the requests in flight, then adds one back per ten successes.
     """
 
     def __init__(
