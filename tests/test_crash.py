@@ -140,3 +140,54 @@ def test_sigkill_then_resume(db_path: Path) -> None:
     assert completed == 10
     # Only the five unfinished emails were requested again.
     assert requests_after - 6 == 5
+
+
+def test_ctrl_c_cancels_and_leaves_job_resumable(db_path: Path) -> None:
+    with fakeapi.FakeChatServer() as server:
+        job_id = asyncio.run(_create_job(db_path, server.base_url))
+        server.add_rule("Donor0003", fakeapi.hang())
+        env = {
+            **os.environ,
+            "OPENAI_BASE_URL": server.base_url,
+            "OPENAI_API_KEY": "sk-test-not-a-real-key",
+            "COMMJOBS_CONCURRENCY": "1",
+            "PYTHONPATH": str(REPO),
+        }
+        command = [sys.executable, "-m", "commjobs_tui", "--db", str(db_path)]
+        child = subprocess.Popen(
+            [*command, "jobs", "run", str(job_id)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_until(lambda: len(server.chat_requests) == 4)
+            child.send_signal(signal.SIGINT)
+            _, err = child.communicate(timeout=30)
+        finally:
+            if child.poll() is None:
+                child.kill()
+        server.release_hangs()
+
+    assert child.returncode == 130
+    assert "Traceback" not in err
+    assert f"commjobs jobs retry {job_id}" in err
+    conn = sqlite3.connect(db_path)
+    status, completed, lease = conn.execute(
+        "SELECT status, completed_count, lease_owner FROM email_generation_sessions"
+        " WHERE id = ?",
+        (job_id,),
+    ).fetchone()
+    statuses = dict(
+        conn.execute(
+            "SELECT status, count(*) FROM generated_emails WHERE session_id = ?"
+            " GROUP BY status",
+            (job_id,),
+        ).fetchall()
+    )
+    conn.close()
+    assert status == "cancelled"
+    assert completed == 3
+    assert lease is None
+    assert statuses == {"completed": 3, "pending": 7}
