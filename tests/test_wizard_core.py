@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 from pydantic import SecretStr
@@ -202,6 +203,20 @@ def test_mark_toggle_and_clear() -> None:
     assert draft.selection().ids == (1, 3, 4)
     assert draft.clear_marks() == 3
     assert draft.selected == {}
+
+
+def test_unmark_drops_previews() -> None:
+    draft = WizardDraft()
+    draft.mark([donor(1), donor(2)])
+    draft.previews = (
+        replace(email_row(10), id=1, donor_id=1),
+        replace(email_row(10), id=2, donor_id=2),
+    )
+
+    draft.unmark(1)
+    assert [row.donor_id for row in draft.previews] == [2]
+    draft.clear_marks()
+    assert draft.previews == ()
 
 
 def test_preview_donors_default_and_picked() -> None:

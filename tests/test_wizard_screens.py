@@ -144,7 +144,9 @@ async def test_empty_database_explains_import(empty_db: Path) -> None:
         await settle(pilot)
         assert app.screen is screen
         messages = notifications(app)
-        assert "No donors are shown, so there is nothing to mark." in messages
+        assert (
+            "No donors match the filter and segments, so none were marked." in messages
+        )
         assert any(message.startswith("No donors selected") for message in messages)
 
 
@@ -207,6 +209,19 @@ async def test_lapsed_segment_narrows_rows(seeded_db: Path) -> None:
         assert text_of(app, "#selection-summary").strip() == LAPSED_SUMMARY
         names = sorted(donor.name for donor in screen.draft.selected.values())
         assert names == ["Harbor Light Foundation", "Mr Wang", "Priya Raman"]
+
+
+async def test_quick_keys_use_new_segment(seeded_db: Path) -> None:
+    app = make_app(seeded_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_wizard(pilot)
+        # No pause between the keys: the rows of the segment are still loading
+        # when a and ctrl+n arrive.
+        await pilot.press("s", "space", "escape", "a", "ctrl+n")
+        await settle(pilot)
+
+        assert isinstance(app.screen, JobNameScreen)
+        assert text_of(app, "#name-summary").strip() == LAPSED_SUMMARY
 
 
 async def test_invalid_segment_value_shows_error(seeded_db: Path) -> None:
@@ -460,7 +475,8 @@ async def test_preview_creates_draft_job(seeded_db: Path) -> None:
         assert "Priya Raman <priya.raman@example.org>" in emails
         assert "Subject: " in emails
         assert "Dear Priya" in emails
-        assert text_of(app, "#preview-status").strip() == "Preview of 2 emails:"
+        status = " ".join(text_of(app, "#preview-status").split())
+        assert status.startswith("Preview 1 of this job: 2 emails.")
 
         await type_instruction(pilot, INSTRUCTION + " before the end of the year")
         assert "instructions changed" in text_of(app, "#preview-status")
@@ -472,7 +488,7 @@ async def test_preview_creates_draft_job(seeded_db: Path) -> None:
         assert job.instruction == INSTRUCTION + " before the end of the year"
         history = text_of(app, "#preview-history")
         assert "Refinement history (2 previews)" in history
-        assert f"1. 2025-06-15 09:30 UTC  {INSTRUCTION}\n" in history
+        assert f"1. 2025-06-15 09:30 UTC  {INSTRUCTION}\n2. " in history
         assert await app.context.jobs.count_jobs() == 1
 
 
@@ -493,9 +509,10 @@ async def test_preview_donor_picker_limits(seeded_db: Path) -> None:
         picker = app.screen
         assert isinstance(picker, PreviewDonorPicker)
         assert len(picker.donors) == 5
-        assert len(picker.picked) == 3
-        # The first three by name are marked, so marking the last one is
-        # rejected. Unmarking the first makes room for it.
+        assert picker.picked == []
+        # Marking a fourth donor is rejected. Unmarking one makes room.
+        await pilot.press("down", "space", "down", "space", "down", "space")
+        await settle(pilot)
         first, second, third = picker.picked
         last = picker.donors[-1].id
         await pilot.press("end", "space")
@@ -514,6 +531,26 @@ async def test_preview_donor_picker_limits(seeded_db: Path) -> None:
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert [row.donor_id for row in draft_of(app).previews] == picked
+
+
+async def test_preview_picker_filters_donors(seeded_db: Path) -> None:
+    app = make_app(seeded_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_wizard(pilot)
+        await pilot.press("a", "ctrl+n")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+
+        await pilot.press(*"julia", "enter", "space", "enter")
+        await settle(pilot)
+
+        assert isinstance(app.screen, InstructionsScreen)
+        picked = draft_of(app).preview_donor_ids
+        names = [draft_of(app).selected[donor_id].name for donor_id in picked]
+        assert names == ["Julia Morrison"]
 
 
 async def test_changed_selection_updates_job(seeded_db: Path) -> None:
@@ -547,6 +584,10 @@ async def test_changed_selection_updates_job(seeded_db: Path) -> None:
         job = await app.context.jobs.get_job(job_id)
         assert job.name == "Priya only"
         assert await app.context.jobs.count_jobs() == 1
+        shown = [row.donor_name for row in draft_of(app).previews]
+        assert shown == ["Priya Raman"]
+        assert "Priya Raman" in text_of(app, "#preview-emails")
+        assert "Harbor Light" not in text_of(app, "#preview-emails")
 
 
 # Step 4: review and start ----------------------------------------------------------
@@ -565,12 +606,12 @@ async def test_review_shows_counts_offline(seeded_db: Path) -> None:
         facts = " ".join(text_of(app, "#review-facts").split())
         assert "Lapsed donors - June 2025 (job 1, pending)" in facts
         assert (
-            "2 emails to draft · 1 selected donors skipped (no usable email "
+            "2 emails to draft · 1 selected donor skipped (no usable email "
             "address, or marked do not contact)" in facts
         )
         assert "Provider offline (template drafts, no AI model)" in facts
         assert "Nothing to pay" in facts
-        assert "Previews none" in facts
+        assert "Previews none (no preview was drafted)" in facts
         assert f"Instructions {INSTRUCTION}" in facts
 
 

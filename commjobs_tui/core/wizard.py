@@ -260,6 +260,7 @@ class WizardDraft:
 
     def unmark(self, donor_id: int) -> None:
         self.selected.pop(donor_id, None)
+        self._drop_unselected_previews()
 
     def toggle(self, donor: SelectedDonor) -> bool:
         """Mark or unmark one donor; return whether the donor is now marked."""
@@ -273,7 +274,14 @@ class WizardDraft:
         """Unmark every donor; return how many were marked."""
         count = len(self.selected)
         self.selected.clear()
+        self._drop_unselected_previews()
         return count
+
+    def _drop_unselected_previews(self) -> None:
+        # Saving the draft job deletes these previews, so they are not shown.
+        self.previews = tuple(
+            row for row in self.previews if row.donor_id in self.selected
+        )
 
     def summary(self) -> SelectionSummary:
         donors = self.selected.values()

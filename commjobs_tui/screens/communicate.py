@@ -8,6 +8,7 @@ screen and share its `WizardDraft`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -16,6 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Static
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from commjobs_tui.core.context import AppContext
 from commjobs_tui.core.donors import (
@@ -336,13 +338,9 @@ class CommunicateScreen(WizardStepScreen):
         self.update_summary()
 
     def action_mark_all(self) -> None:
-        if self.query_shown is None or not self.matching:
-            self.notify(
-                "No donors are shown, so there is nothing to mark.",
-                severity="warning",
-            )
-            return
-        self.mark_all(self.query_shown)
+        # This marks by the current filter and segment, not by the rows on
+        # screen, which may still be loading for an older query.
+        self.mark_all(DonorQuery(self.filter_text, self.segment))
 
     @work(
         group="wizard-mark",
@@ -357,6 +355,12 @@ class CommunicateScreen(WizardStepScreen):
             segment=query.segment,
             today=self.today(),
         )
+        if not rows:
+            self.notify(
+                "No donors match the filter and segments, so none were marked.",
+                severity="warning",
+            )
+            return
         added = self.draft.mark(SelectedDonor.from_row(row) for row in rows)
         self.refresh_marks()
         self.notify(
@@ -374,24 +378,6 @@ class CommunicateScreen(WizardStepScreen):
     # Next ------------------------------------------------------------------
 
     def action_next_step(self) -> None:
-        summary = self.draft.summary()
-        if not summary.selected:
-            self.notify(
-                "No donors selected. Press space to mark the highlighted donor, "
-                "or a to mark every donor shown.",
-                title="Select donors",
-                severity="warning",
-            )
-            return
-        if not summary.emailable:
-            self.notify(
-                f"None of the {summary.selected:,} selected donors can be emailed "
-                "(no usable email address, or marked do not contact). Select "
-                "other donors.",
-                title="Select donors",
-                severity="warning",
-            )
-            return
         self.go_next()
 
     @work(
@@ -401,5 +387,34 @@ class CommunicateScreen(WizardStepScreen):
         description="Updating the draft job",
     )
     async def go_next(self) -> None:
+        # "Mark all" may still be running when next is pressed right after it.
+        marking = [worker for worker in self.workers if worker.group == "wizard-mark"]
+        for worker in marking:
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+        if not self.selection_ready():
+            return
         await update_draft_job(self.context.jobs, self.draft)
         await self.app.push_screen(JobNameScreen(self.context, self.draft))
+
+    def selection_ready(self) -> bool:
+        """Tell whether the selection can make a job, and notify why not."""
+        summary = self.draft.summary()
+        if not summary.selected:
+            self.notify(
+                "No donors selected. Press space to mark the highlighted donor, "
+                "or a to mark every donor shown.",
+                title="Select donors",
+                severity="warning",
+            )
+            return False
+        if not summary.emailable:
+            self.notify(
+                f"None of the {summary.selected:,} selected donors can be emailed "
+                "(no usable email address, or marked do not contact). Select "
+                "other donors.",
+                title="Select donors",
+                severity="warning",
+            )
+            return False
+        return True

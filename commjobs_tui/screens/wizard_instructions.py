@@ -42,7 +42,8 @@ def preview_email(row: EmailRow) -> RenderableType:
 
 def history_lines(history: Sequence[dict[str, Any]]) -> Text:
     """Render the refinement history, oldest first, one entry per preview."""
-    text = Text(f"Refinement history ({len(history)} previews)", style="bold")
+    noun = "preview" if len(history) == 1 else "previews"
+    text = Text(f"Refinement history ({len(history)} {noun})", style="bold")
     for number, entry in enumerate(history, start=1):
         instruction = " ".join(str(entry.get("instruction", "")).split())
         stamp = str(entry.get("at", ""))
@@ -51,7 +52,6 @@ def history_lines(history: Sequence[dict[str, Any]]) -> Text:
         text.append(f"\n{number}. ", style="bold")
         text.append(f"{stamp}  ", style="dim")
         text.append(instruction)
-    text.append("\n")
     return text
 
 
@@ -96,8 +96,8 @@ class InstructionsScreen(WizardStepScreen):
 
     def compose_step(self) -> ComposeResult:
         yield Static(
-            "Instructions: what should each email say? The model also gets each "
-            "donor's name, gifts and past messages.",
+            "Instructions: what should each email say? The model also gets the "
+            "donor's name and giving.",
             id="instruction-label",
         )
         yield TextArea(
@@ -110,8 +110,8 @@ class InstructionsScreen(WizardStepScreen):
         yield Static("", id="preview-donors", classes="wizard-status")
         yield Static("", id="preview-status", classes="wizard-status")
         with VerticalScroll(id="preview-pane"):
-            yield Static("", id="preview-history")
             yield Static("", id="preview-emails")
+            yield Static("", id="preview-history")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -130,7 +130,7 @@ class InstructionsScreen(WizardStepScreen):
         donors = self.draft.preview_donors()
         names = ", ".join(donor.name for donor in donors) or "nobody"
         self.query_one("#preview-donors", Static).update(
-            Text(f"Preview donors: {names} (ctrl+o to choose)")
+            Text(f"Preview donors (ctrl+o to choose): {names}")
         )
 
     def show_previews(self) -> None:
@@ -146,7 +146,16 @@ class InstructionsScreen(WizardStepScreen):
                 )
             )
         elif draft.previews_are_current():
-            status.update(Text(f"Preview of {len(draft.previews)} emails:"))
+            rounds = len(draft.history)
+            count = len(draft.previews)
+            noun = "email" if count == 1 else "emails"
+            status.update(
+                Text(
+                    f"Preview {rounds} of this job: {count} {noun}. "
+                    "Tab to the preview to scroll; the refinement history is "
+                    "below the emails."
+                )
+            )
         else:
             status.update(
                 Text(
@@ -202,7 +211,10 @@ class InstructionsScreen(WizardStepScreen):
             self.draft.preview_donor_ids = donor_ids
             self.show_preview_donors()
 
-        picked = [donor.id for donor in self.draft.preview_donors()]
+        # Only the operator's own picks start marked. With none, previews use
+        # the first donors by name, as the dialog says.
+        emailable = {donor.id for donor in donors}
+        picked = [i for i in self.draft.preview_donor_ids if i in emailable]
         self.app.push_screen(PreviewDonorPicker(donors, picked), chosen)
 
     # Previews --------------------------------------------------------------

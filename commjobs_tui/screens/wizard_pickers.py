@@ -10,9 +10,8 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Input, OptionList, SelectionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
-from textual.widgets.selection_list import Selection
 
 from commjobs_tui.core.wizard import (
     MAX_PREVIEW_DONORS,
@@ -59,10 +58,17 @@ class TemplatePicker(AppModalScreen[StarterTemplate | None]):
         self.dismiss(None)
 
 
-class PreviewDonorList(SelectionList[int]):
+class PreviewDonorList(OptionList):
     """The donors of the preview dialog. Space marks, enter confirms."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "space",
+            "screen.toggle_donor",
+            "Mark",
+            tooltip="Mark or unmark the highlighted donor",
+            id="wizard.preview_donors.mark",
+        ),
         Binding(
             "enter",
             "screen.confirm",
@@ -72,11 +78,25 @@ class PreviewDonorList(SelectionList[int]):
     ]
 
 
+class PickerFilter(Input):
+    """The filter of the preview dialog. Enter or down moves to the list."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "screen.focus_list", "To list", show=False),
+    ]
+
+
+def donor_prompt(donor: SelectedDonor, marked: bool) -> Text:
+    """Render a donor of the dialog, with ✓ when marked."""
+    text = Text("✓ " if marked else "  ", style="bold green")
+    text.append(f"{donor.name} <{donor.email or ''}>", style="")
+    return text
+
+
 class PreviewDonorPicker(AppModalScreen[list[int] | None]):
     """A dialog to choose up to three emailable donors for the previews."""
 
     CSS_PATH = "../styles/wizard.tcss"
-
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Cancel", id="wizard.preview_donors.close"),
     ]
@@ -84,29 +104,31 @@ class PreviewDonorPicker(AppModalScreen[list[int] | None]):
     def __init__(self, donors: Sequence[SelectedDonor], picked: Sequence[int]) -> None:
         super().__init__()
         self.donors = list(donors)
+        self.donors_by_id = {donor.id: donor for donor in self.donors}
         self.picked = list(picked)[:MAX_PREVIEW_DONORS]
         self.match_count = 0
 
     def compose(self) -> ComposeResult:
         with Vertical(id="preview-donor-dialog", classes="wizard-dialog"):
             yield Static("Choose preview donors", classes="dialog-title")
-            yield Input(
-                placeholder="Type to filter by name or email",
+            yield PickerFilter(
+                placeholder="Type to filter by name or email, then press enter",
                 id="preview-donor-filter",
                 compact=True,
             )
             yield PreviewDonorList(id="preview-donor-list")
             yield Static("", id="preview-donor-count", classes="dialog-hint")
             yield Static(
-                f"Space marks a donor (at most {MAX_PREVIEW_DONORS}). Enter uses "
-                "the marked donors, escape cancels. With none marked, previews "
-                f"use the first {MAX_PREVIEW_DONORS} by name.",
+                "Type to filter, then enter or down moves to the list. There, "
+                f"space marks a donor (at most {MAX_PREVIEW_DONORS}) and enter "
+                "uses the marked donors. Escape cancels. With none marked, "
+                f"previews use the first {MAX_PREVIEW_DONORS} by name.",
                 classes="dialog-hint",
             )
 
     def on_mount(self) -> None:
         self.show_donors("")
-        self.query_one(PreviewDonorList).focus()
+        self.query_one(PickerFilter).focus()
 
     def show_donors(self, text: str) -> None:
         needle = text.strip().casefold()
@@ -119,13 +141,11 @@ class PreviewDonorPicker(AppModalScreen[list[int] | None]):
         listing = self.query_one(PreviewDonorList)
         listing.clear_options()
         listing.add_options(
-            Selection(
-                Text(f"{donor.name} <{donor.email or ''}>"),
-                donor.id,
-                donor.id in self.picked,
-            )
+            Option(donor_prompt(donor, donor.id in self.picked), id=str(donor.id))
             for donor in matches[:MAX_LISTED_DONORS]
         )
+        if matches:
+            listing.highlighted = 0
         self.match_count = len(matches)
         self.update_count()
 
@@ -145,24 +165,35 @@ class PreviewDonorPicker(AppModalScreen[list[int] | None]):
 
     @on(Input.Submitted, "#preview-donor-filter")
     def filter_submitted(self) -> None:
+        self.action_focus_list()
+
+    def action_focus_list(self) -> None:
         self.query_one(PreviewDonorList).focus()
 
-    @on(SelectionList.SelectionToggled, "#preview-donor-list")
-    def donor_toggled(self, event: SelectionList.SelectionToggled[int]) -> None:
-        donor_id = event.selection.value
+    @on(OptionList.OptionSelected, "#preview-donor-list")
+    def donor_clicked(self) -> None:
+        self.action_toggle_donor()
+
+    def action_toggle_donor(self) -> None:
         listing = self.query_one(PreviewDonorList)
-        if donor_id not in listing.selected:
-            if donor_id in self.picked:
-                self.picked.remove(donor_id)
+        index = listing.highlighted
+        if index is None:
+            return
+        donor_id = int(listing.get_option_at_index(index).id or 0)
+        if donor_id in self.picked:
+            self.picked.remove(donor_id)
         elif len(self.picked) >= MAX_PREVIEW_DONORS:
-            listing.deselect(donor_id)
             self.notify(
                 f"Previews draft at most {MAX_PREVIEW_DONORS} emails. Unmark a "
                 "donor first.",
                 severity="warning",
             )
-        elif donor_id not in self.picked:
+            return
+        else:
             self.picked.append(donor_id)
+        marked = donor_id in self.picked
+        donor = self.donors_by_id[donor_id]
+        listing.replace_option_prompt_at_index(index, donor_prompt(donor, marked))
         self.update_count()
 
     def action_confirm(self) -> None:

@@ -65,18 +65,20 @@ def review_table(job: JobDetail, estimate: JobEstimate) -> Table:
     emails = "email" if job.total == 1 else "emails"
     donors = Text(f"{job.total:,} {emails} to draft")
     if job.skipped:
+        noun = "donor" if job.skipped == 1 else "donors"
         donors.append(
-            f" · {job.skipped:,} selected donors skipped (no usable email "
+            f" · {job.skipped:,} selected {noun} skipped (no usable email "
             "address, or marked do not contact)"
         )
     table.add_row("Donors", donors)
     table.add_row("Provider", Text(describe_provider(job.provider, job.model)))
     table.add_row("Estimate", describe_cost(estimate))
-    previews = len(job.refinement_history)
-    table.add_row(
-        "Previews",
-        Text(f"{previews} rounds" if previews else "none (no preview was drafted)"),
-    )
+    rounds = len(job.refinement_history)
+    if rounds:
+        previews = f"{rounds} {'round' if rounds == 1 else 'rounds'}"
+    else:
+        previews = "none (no preview was drafted)"
+    table.add_row("Previews", Text(previews))
     table.add_row("Instructions", Text(job.instruction))
     return table
 

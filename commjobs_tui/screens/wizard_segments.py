@@ -39,6 +39,18 @@ SEGMENTS = (
 )
 
 
+class SegmentToggle(Checkbox):
+    """A compact checkbox that shows ✓ when on, so its state does not rely on color."""
+
+    def __init__(self, label: str, *, id: str) -> None:
+        super().__init__(label, id=id, compact=True)
+        self.BUTTON_INNER = " "
+
+    def watch_value(self) -> None:
+        self.BUTTON_INNER = "✓" if self.value else " "
+        super().watch_value()
+
+
 class SegmentBar(Horizontal):
     """Toggles for the quick segments, with their months or amount editable.
 
@@ -58,7 +70,7 @@ class SegmentBar(Horizontal):
         values = saved if isinstance(saved, dict) else {}
         for spec in SEGMENTS:
             with Horizontal(classes="segment"):
-                yield Checkbox(spec.label, id=f"segment-{spec.key}", compact=True)
+                yield SegmentToggle(spec.label, id=f"segment-{spec.key}")
                 if spec.default is None:
                     continue
                 value = values.get(spec.key)
