@@ -216,7 +216,7 @@ def test_unmark_drops_previews() -> None:
     draft.unmark(1)
     assert [row.donor_id for row in draft.previews] == [2]
     draft.clear_marks()
-    assert draft.previews == ()
+    assert len(draft.previews) == 0
 
 
 def test_preview_donors_default_and_picked() -> None:

@@ -125,6 +125,20 @@ def finished_waiter(app: CommjobsApp) -> tuple[asyncio.Event, list[JobFinished]]
     return finished, events
 
 
+@asynccontextmanager
+async def app_on_fake_server(
+    db_path: Path,
+) -> AsyncIterator[tuple[CommjobsApp, fakeapi.FakeChatServer]]:
+    with fakeapi.FakeChatServer() as server:
+        context = AppContext(
+            settings=fake_settings(server.base_url, model="gpt-test"),
+            store=Store(db_path),
+            ui_state=UiState(None),
+            clock=frozen_clock,
+        )
+        yield CommjobsApp(context), server
+
+
 # Step 1: select donors ------------------------------------------------------------
 
 
@@ -148,6 +162,22 @@ async def test_empty_database_explains_import(empty_db: Path) -> None:
             "No donors match the filter and segments, so none were marked." in messages
         )
         assert any(message.startswith("No donors selected") for message in messages)
+
+
+async def test_rows_reload_after_import(empty_db: Path) -> None:
+    app = make_app(empty_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_wizard(pilot)
+        assert "No donors yet" in text_of(app, "#pick-empty")
+
+        await pilot.press("1")
+        await settle(pilot)
+        tui_helpers.seed_donors(empty_db)
+        await pilot.press("2")
+        await settle(pilot)
+
+        assert row_count(app) == 8
+        assert not app.screen.query_one("#pick-empty", Static).display
 
 
 async def test_next_without_selection_refused(seeded_db: Path) -> None:
@@ -590,6 +620,40 @@ async def test_changed_selection_updates_job(seeded_db: Path) -> None:
         assert "Harbor Light" not in text_of(app, "#preview-emails")
 
 
+async def test_preview_failure_notifies(seeded_db: Path) -> None:
+    async with (
+        app_on_fake_server(seeded_db) as (app, server),
+        app.run_test(size=SIZE) as pilot,
+    ):
+        await go_to_instructions(pilot)
+        await type_instruction(pilot, INSTRUCTION)
+        server.add_rule("Priya", fakeapi.refusal())
+        server.add_rule("Harbor", fakeapi.invalid_key())
+
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+
+        # A key every request would fail with stops the preview.
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert len(errors) == 1
+        assert "sk-test-not-a-real-key" not in errors[0].message
+        assert draft_of(app).previews == ()
+        assert "No preview yet" in text_of(app, "#preview-status")
+
+        # A refusal fails one email, which the preview shows with its reason.
+        server.clear_rules()
+        server.add_rule("Priya", fakeapi.refusal())
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+
+        statuses = {row.donor_name: row.status for row in draft_of(app).previews}
+        assert statuses == {
+            "Harbor Light Foundation": "completed",
+            "Priya Raman": "failed",
+        }
+        assert "Preview failed: " in text_of(app, "#preview-emails")
+
+
 # Step 4: review and start ----------------------------------------------------------
 
 
@@ -639,20 +703,6 @@ async def test_start_job_completes_and_resets(seeded_db: Path) -> None:
         assert isinstance(app.screen, CommunicateScreen)
         assert len(app.screen_stack) == 1
         assert draft_of(app).selected == {}
-
-
-@asynccontextmanager
-async def app_on_fake_server(
-    db_path: Path,
-) -> AsyncIterator[tuple[CommjobsApp, fakeapi.FakeChatServer]]:
-    with fakeapi.FakeChatServer() as server:
-        context = AppContext(
-            settings=fake_settings(server.base_url, model="gpt-test"),
-            store=Store(db_path),
-            ui_state=UiState(None),
-            clock=frozen_clock,
-        )
-        yield CommjobsApp(context), server
 
 
 async def test_leaving_wizard_keeps_job_running(seeded_db: Path) -> None:

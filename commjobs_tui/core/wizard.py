@@ -2,9 +2,11 @@
 
 The steps (select donors, name the job, write instructions, review) read and
 change one `WizardDraft`, so going back a step keeps what was entered. The first
-preview creates a pending "draft job" with the selected donors. From then on
-`save_draft_job` brings that job in line with the draft (name, donors and
-instruction) before each preview, review and start.
+preview (or else the review) creates a pending "draft job" with the selected
+donors. From then on the job follows the draft: moving on from the first two
+steps updates its donors and name, and each preview and the review also update
+its instruction. A wizard left without starting its job leaves the draft job
+pending in the job list, where it can be started or deleted.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Static
+from textual.widgets.data_table import RowDoesNotExist
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from commjobs_tui.core.context import AppContext
@@ -153,6 +154,14 @@ class CommunicateScreen(WizardStepScreen):
         self.update_summary()
         self.reload()
 
+    def on_screen_resume(self) -> None:
+        # Donors may have been imported or changed in another section since
+        # the rows were loaded. The first load is started by on_mount.
+        if self.query_shown is None:
+            return
+        self.donors_in_database = None
+        self.reload()
+
     @property
     def table(self) -> PickTable:
         return self.query_one("#pick-table", PickTable)
@@ -195,6 +204,7 @@ class CommunicateScreen(WizardStepScreen):
 
     def show_rows(self, query: DonorQuery, rows: list[DonorRow], total: int) -> None:
         table = self.table
+        highlighted = self.highlighted_key()
         table.clear(columns=True)
         table.add_column(Text("✓"), width=1, key=MARK_COLUMN)
         for column in COLUMNS:
@@ -205,9 +215,19 @@ class CommunicateScreen(WizardStepScreen):
                 mark_cell(row.id in selected), *donor_cells(row), key=str(row.id)
             )
         self.rows_by_id = {row.id: row for row in rows}
+        if highlighted is not None:
+            with contextlib.suppress(RowDoesNotExist):
+                table.move_cursor(row=table.get_row_index(highlighted))
         self.query_shown = query
         self.matching = total
         self.update_status()
+
+    def highlighted_key(self) -> str | None:
+        table = self.table
+        if table.row_count == 0:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return row_key.value
 
     def update_status(self) -> None:
         status = self.query_one("#select-status", Static)
