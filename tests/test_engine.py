@@ -456,3 +456,18 @@ async def test_one_client_for_all_models(
     assert first._client is second._client  # type: ignore[attr-defined]
     await runner.aclose()
     assert first._client.is_closed()  # type: ignore[attr-defined]
+
+
+async def test_offline_provider_ignores_rate_limits(store: Store) -> None:
+    await add_donors(store, 20)
+    settings = fake_settings(
+        "http://127.0.0.1:9/v1", requests_per_minute=1, tokens_per_minute=100
+    )
+    runner = JobRunner(store, settings, clock=frozen_clock)
+    job = await create_job(runner, provider="offline")
+
+    # With the API limits applied, 20 requests at one a minute would take 19 minutes.
+    result = await asyncio.wait_for(runner.run(job.id), 60)
+    await runner.aclose()
+
+    assert result.completed == 20

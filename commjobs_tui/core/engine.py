@@ -621,13 +621,15 @@ class JobRunner:
         Returns a result holding either the draft or the last error; `stopped` cuts
         a backoff wait short when the job is being stopped.
         """
-        limiter = self.limiter()
+        # The offline provider sends nothing, so API rate limits do not apply.
+        limiter = None if provider.name == "offline" else self.limiter()
         estimate = estimate_prompt_tokens(facts, instruction, self.org) + 600
         timeout = self.settings.request_timeout + TIMEOUT_MARGIN_SECONDS
         attempts = 0
         while True:
             attempts += 1
-            await limiter.acquire(estimate)
+            if limiter is not None:
+                await limiter.acquire(estimate)
             error: ProviderError | None = None
             draft: Draft | None = None
             try:
@@ -640,11 +642,12 @@ class JobRunner:
                 message = f"no reply within {timeout:.0f} s"
                 error = ProviderError(ErrorKind.TIMEOUT, message, transient=True)
             finally:
-                await limiter.release(success=error is None)
+                if limiter is not None:
+                    await limiter.release(success=error is None)
             if draft is not None:
                 return _Result(email_id, attempts, draft, None, self.clock())
             assert error is not None
-            if error.kind == ErrorKind.RATE_LIMITED:
+            if error.kind == ErrorKind.RATE_LIMITED and limiter is not None:
                 limiter.slow_down(error.retry_after)
             give_up = (
                 error.fatal_for_job
