@@ -24,16 +24,21 @@ from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
+from textual.signal import Signal
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
 from commjobs_tui.core.context import AppContext
-from commjobs_tui.core.errors import UserError
+from commjobs_tui.core.errors import NotFoundError, UserError
+from commjobs_tui.core.events import JobFinished
 from commjobs_tui.core.logging_setup import log_file_path
+from commjobs_tui.core.watch import DataVersionWatcher, JobUpdateCollector, JobUpdates
 from commjobs_tui.screens.communicate import CommunicateScreen
 from commjobs_tui.screens.communications import CommunicationsScreen
 from commjobs_tui.screens.donors import DonorsScreen
 from commjobs_tui.screens.help import HelpScreen, collect_key_help
+from commjobs_tui.screens.job_detail import JobDetailScreen
+from commjobs_tui.screens.job_dialogs import ConfirmDialog, describe_jobs
 from commjobs_tui.screens.jobs import JobsScreen
 from commjobs_tui.widgets.sidebar import SECTIONS, Sidebar
 
@@ -48,6 +53,12 @@ SECTION_SCREENS: dict[str, Callable[[AppContext], Screen[None]]] = {
 FIRST_SECTION = "donors"
 THEME_STATE_KEY = "theme"
 ERROR_NOTIFICATION_SECONDS = 10
+# Job events reach the screens in batches this many seconds apart, so a busy
+# job costs at most four table updates a second.
+JOB_UPDATE_SECONDS = 0.25
+# Every this many batches the database is checked for commits by other
+# connections (another commjobs process running a job), so every 0.75 s.
+DATABASE_CHECK_EVERY = 3
 
 
 class CommjobsApp(App[None]):
@@ -87,6 +98,13 @@ class CommjobsApp(App[None]):
         super().__init__()
         self.context = context
         self.sub_title = "demo" if context.demo else context.db_path.name
+        # Screens subscribe to this to apply job progress and database changes.
+        self.job_updates_signal: Signal[JobUpdates] = Signal(self, "job-updates")
+        self._job_updates = JobUpdateCollector()
+        self._database_watcher = DataVersionWatcher(context.db_path)
+        self._unsubscribe_job_events: Callable[[], None] | None = None
+        self._job_update_ticks = 0
+        self._asking_to_quit = False
         for section in SECTIONS:
             self.add_mode(section.mode, self._section_factory(section.mode))
 
@@ -96,12 +114,123 @@ class CommjobsApp(App[None]):
     async def on_mount(self) -> None:
         self._restore_theme()
         self.theme_changed_signal.subscribe(self, self._remember_theme)
+        self._unsubscribe_job_events = self.context.runner.bus.subscribe(
+            self._job_updates.add
+        )
+        self._database_watcher.changed()
+        self.set_interval(JOB_UPDATE_SECONDS, self._publish_job_updates)
         await self.switch_mode(FIRST_SECTION)
 
     async def on_unmount(self) -> None:
+        await self._close_job_runner()
         # The engine's pooled connections belong to this app's event loop, so
         # they are closed before the loop ends. The store can be used again.
         await self.context.store.close()
+
+    async def _close_job_runner(self) -> None:
+        """Pause the jobs running here, so they stay resumable, and stop watching."""
+        if self._unsubscribe_job_events is not None:
+            self._unsubscribe_job_events()
+            self._unsubscribe_job_events = None
+        self._database_watcher.close()
+        await self.context.runner.aclose(leave_as="paused")
+
+    def _publish_job_updates(self) -> None:
+        """Send the job events and database changes collected since the last batch."""
+        self._job_update_ticks += 1
+        check_database = self._job_update_ticks % DATABASE_CHECK_EVERY == 0
+        if check_database and self._database_watcher.changed():
+            self._job_updates.note_database_change()
+        updates = self._job_updates.take()
+        if updates is None:
+            return
+        for finished in updates.finished:
+            if finished.status in ("completed", "failed"):
+                self.run_worker(
+                    self._report_finished_job(finished),
+                    group="job-finished",
+                    exit_on_error=False,
+                    description="Reporting a finished job",
+                )
+        self.job_updates_signal.publish(updates)
+
+    async def _report_finished_job(self, finished: JobFinished) -> None:
+        try:
+            job = await self.context.jobs.get_job(finished.job_id)
+        except NotFoundError:
+            return
+        label = f"“{job.name}” ({job.id})"
+        if finished.status == "completed":
+            self.notify(
+                f"Job {label} completed: {finished.completed:,} emails drafted."
+            )
+            return
+        self.notify(
+            f"Job {label} failed: {finished.error or 'see its details'}",
+            title="Job failed",
+            severity="error",
+            timeout=ERROR_NOTIFICATION_SECONDS,
+        )
+
+    async def action_open_job(self, job_id: int) -> None:
+        """Show the job's details in the Communication Jobs section.
+
+        Screens open in that section are closed first, so escape leads back to
+        the job list. Dialogs among them close as if escape was pressed.
+        """
+        await self.switch_mode("jobs")
+        top = self.screen
+        if isinstance(top, JobDetailScreen) and top.job_id == job_id:
+            return
+        while len(self.screen_stack) > 1:
+            await self.screen.dismiss(None)
+        await self.push_screen(JobDetailScreen(self.context, job_id))
+
+    async def action_quit(self) -> None:
+        """Quit, asking first while jobs run in this process.
+
+        Quitting pauses those jobs (see on_unmount), so they can be resumed.
+        """
+        running = self.context.runner.running_job_ids()
+        if not running:
+            self.exit()
+            return
+        if self._asking_to_quit:
+            return
+        self._asking_to_quit = True
+        self.run_worker(
+            self._confirm_quit(running),
+            group="quit",
+            exit_on_error=False,
+            description="Quitting",
+        )
+
+    async def _confirm_quit(self, job_ids: list[int]) -> None:
+        try:
+            running_ids = set(job_ids)
+            all_jobs = await self.context.jobs.list_jobs()
+            jobs = [job for job in all_jobs if job.id in running_ids]
+            count = len(job_ids)
+            names = describe_jobs(jobs) or ", ".join(f"job {i}" for i in job_ids)
+            verb = "is" if count == 1 else "are"
+            confirmed = await self.push_screen_wait(
+                ConfirmDialog(
+                    "Quit commjobs?",
+                    [
+                        f"{count} {'job' if count == 1 else 'jobs'} {verb} running "
+                        f"in this window: {names}.",
+                        f"Quitting pauses {'it' if count == 1 else 'them'}, and no "
+                        "drafted email is lost. Resume later with p in "
+                        "Communication Jobs, or with `commjobs jobs resume ID`.",
+                    ],
+                    confirm_label="Pause and quit",
+                    back_label="Keep running",
+                )
+            )
+        finally:
+            self._asking_to_quit = False
+        if confirmed:
+            self.exit()
 
     def _restore_theme(self) -> None:
         saved = self.context.ui_state.get(THEME_STATE_KEY)
