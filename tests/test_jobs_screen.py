@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 from textual.widgets import Select, Static
 
-from commjobs_tui.core.jobs import JOB_STATUSES
+from commjobs_tui.core.jobs import JOB_STATUSES, JobSummary
 from commjobs_tui.screens.help import HelpScreen
 from commjobs_tui.screens.jobs import COLUMNS, JobsScreen
 from commjobs_tui.widgets.job_status import JOB_STATUS_LOOKS
@@ -411,3 +413,39 @@ async def test_new_job_key_opens_communicate(db_path: Path) -> None:
         await pilot.press("n")
         await settle_jobs(pilot)
         assert app.current_mode == "communicate"
+
+
+async def test_live_reload_waits_for_load(jobs_db: Path) -> None:
+    app = make_jobs_app(jobs_db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_jobs(pilot)
+        service = app.context.jobs
+        list_jobs = service.list_jobs
+        gate = asyncio.Event()
+        calls = 0
+
+        async def slow_first_list(**options: Any) -> list[JobSummary]:
+            # The first load reads the jobs, then waits, so it returns rows
+            # from before the rename below.
+            nonlocal calls
+            calls += 1
+            jobs = await list_jobs(**options)
+            if calls == 1:
+                await gate.wait()
+            return jobs
+
+        service.list_jobs = slow_first_list  # type: ignore[method-assign]
+        screen.reload()
+        await pilot.pause()
+        first_load = screen.load_worker
+        assert first_load is not None
+        while calls == 0:
+            await pilot.pause()
+        run_sql(jobs_db, "UPDATE email_generation_sessions SET job_name='Renamed'")
+        screen.reload_when_idle()
+        assert screen.load_worker is first_load
+        assert screen.reload_pending
+        gate.set()
+        await settle_jobs(pilot)
+        assert calls == 2
+        assert {row[1] for row in rows_by_id(screen).values()} == {"Renamed"}
