@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from commjobs_tui.db.models import EmailGenerationSession, GeneratedEmail
+from commjobs_tui.db.models import Donor, EmailGenerationSession, GeneratedEmail
 from commjobs_tui.db.store import sync_engine
 from commjobs_tui.screens.job_detail import PAGE_SIZE, JobDetailScreen
 from commjobs_tui.screens.job_dialogs import (
@@ -74,8 +74,6 @@ def seed_big_job(db_path: Path, emails: int) -> int:
     engine = sync_engine(db_path)
     try:
         with Session(engine) as session:
-            from commjobs_tui.db.models import Donor
-
             donors = [
                 Donor(
                     first_name=f"Big{index:05d}",

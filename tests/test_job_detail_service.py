@@ -50,9 +50,9 @@ async def test_get_emails_many_ids(db_path: Path) -> None:
     try:
         service = JobService(store, Settings(), frozen_clock)
         ids = await email_ids(service, jobs["paused"])
-        # More ids than one IN clause holds, so the query runs in chunks.
-        wanted = [*ids, *range(10_000, 11_200)]
-        rows = await service.get_emails(jobs["paused"], wanted)
+        # More ids than one chunk of 500, so the query runs in several chunks.
+        requested_ids = [*ids, *range(10_000, 11_200)]
+        rows = await service.get_emails(jobs["paused"], requested_ids)
         assert [row.id for row in rows] == ids
     finally:
         await store.close()

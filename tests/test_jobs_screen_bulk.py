@@ -130,7 +130,7 @@ async def test_bulk_acts_on_ids_not_rows(jobs_db: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_jobs(pilot)
         await mark_jobs(pilot, screen, 6, 7)
-        # Reversing the sort moves every row; the marks stay with their jobs.
+        # Reversing the sort moves every row, and the marks stay with their jobs.
         await pilot.press("S")
         await settle_jobs(pilot)
         assert rows_by_id(screen)[6][0].startswith("✓")

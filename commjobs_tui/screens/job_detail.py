@@ -365,6 +365,9 @@ class JobDetailScreen(JobScreen):
             self.progress = progress
         finished = updates.finished_email_ids.get(self.job_id, frozenset())
         refresh_ids = {email_id for email_id in finished if email_id in self.emails}
+        # NOTE: another process's run reports no email ids, so only the rows on
+        # screen are refreshed. Rows scrolled into view later catch up at the
+        # next batch, and all rows when the job's status changes.
         refresh_ids.update(self.visible_email_ids())
         self.refresh_live(tuple(sorted(refresh_ids)))
 

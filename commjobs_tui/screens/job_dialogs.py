@@ -176,6 +176,9 @@ class ErrorKindPicker(AppModalScreen[str | None]):
         self.job = job
 
     def compose(self) -> ComposeResult:
+        # NOTE: JobService names failures without a stored kind "unknown", and a
+        # retry of that kind matches no email. The engine stores a kind with
+        # every failure, so only rows written by other tools can lack one.
         kinds = sorted(
             self.job.error_kinds.items(), key=lambda item: (-item[1], item[0])
         )
