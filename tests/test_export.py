@@ -480,3 +480,76 @@ async def test_disk_full_leaves_no_partial_file(
     else:
         assert remaining == [out.name]
         assert out.read_text() == "previous export"
+
+
+async def test_fifo_output_rejected(store: Store, tmp_path: Path) -> None:
+    job_id, _ids = await job_with_two_emails(store)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    link = tmp_path / "stdout-link"
+    link.symlink_to(fifo)
+
+    for out in (fifo, link):
+        with pytest.raises(UserError) as caught:
+            await export_job(store, job_id, "csv", out)
+        message = str(caught.value)
+        assert message.startswith(f"{out} is a FIFO (named pipe), not a regular file")
+        assert "\n" not in message
+
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert link.is_symlink()
+
+
+async def test_symlink_output_replaces_target(store: Store, tmp_path: Path) -> None:
+    job_id, _ids = await job_with_two_emails(store)
+    target = tmp_path / "exports" / "spring.csv"
+    target.parent.mkdir()
+    target.write_text("old content\n")
+    link = tmp_path / "latest.csv"
+    link.symlink_to(target)
+
+    result = await export_job(store, job_id, "csv", link)
+
+    assert result.path == link
+    assert link.is_symlink()
+    assert os.readlink(link) == str(target)
+    assert len(read_csv(target)) == 2
+    assert mode_of(target) == 0o600
+    assert names_in(target.parent) == ["spring.csv"]
+
+
+async def test_dangling_symlink_creates_target(store: Store, tmp_path: Path) -> None:
+    job_id, _ids = await job_with_two_emails(store)
+    target = tmp_path / "spring.jsonl"
+    link = tmp_path / "latest.jsonl"
+    link.symlink_to(target)
+
+    await export_job(store, job_id, "jsonl", link)
+
+    assert link.is_symlink()
+    assert len(target.read_text(encoding="utf-8").splitlines()) == 2
+
+
+async def test_symlink_loop_rejected(store: Store, tmp_path: Path) -> None:
+    job_id, _ids = await job_with_two_emails(store)
+    first = tmp_path / "first.csv"
+    second = tmp_path / "second.csv"
+    first.symlink_to(second)
+    second.symlink_to(first)
+
+    with pytest.raises(UserError, match="symlink that cannot be followed"):
+        await export_job(store, job_id, "csv", first)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "mbox", "eml"])
+async def test_dash_output_rejected(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: Any
+) -> None:
+    job_id, _ids = await job_with_two_emails(store)
+    monkeypatch.chdir(tmp_path)
+
+    with pytest.raises(UserError) as caught:
+        await export_job(store, job_id, fmt, Path("-"))
+
+    assert "standard output ('-'); name a file" in str(caught.value)
+    assert not (tmp_path / "-").exists()

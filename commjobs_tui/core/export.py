@@ -14,6 +14,7 @@ import mailbox
 import os
 import re
 import shutil
+import stat
 import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -263,17 +264,56 @@ def eml_file_name(record: ExportRecord) -> str:
     return f"{stem}-{record.email_id}.eml"
 
 
-def _check_output_file(out: Path) -> None:
+def _check_not_stdout(out: Path) -> None:
+    if str(out) == "-":
+        raise UserError(
+            "export cannot write to standard output ('-'); name a file such as "
+            "emails.csv"
+        )
+
+
+def _resolve_output_file(out: Path) -> Path:
+    """Return the regular file that an export to `out` replaces.
+
+    A symlink is followed, so the file it points to is replaced and the link
+    stays. A device, FIFO or socket is rejected, because the rename that ends
+    the export would replace that node with a regular file of donor data.
+    """
     if out.is_dir():
         raise UserError(
             f"{out} is a folder; give a file name inside it, such as "
             f"{out / 'emails.csv'}"
         )
-    if not out.parent.is_dir():
+    if out.exists() and not out.is_file():
         raise UserError(
-            f"output folder {out.parent} does not exist; create it or choose "
+            f"{out} is {_describe_special_file(out)}, not a regular file; give the "
+            "path of a file to create or replace, such as emails.csv"
+        )
+    try:
+        target = out.resolve() if out.is_symlink() else out
+    except (OSError, RuntimeError):
+        # Python 3.11 raises RuntimeError for a symlink loop, later versions OSError.
+        raise UserError(
+            f"{out} is a symlink that cannot be followed (a loop); remove the link "
+            "or choose another path"
+        ) from None
+    if not target.parent.is_dir():
+        raise UserError(
+            f"output folder {target.parent} does not exist; create it or choose "
             "another path"
         )
+    return target
+
+
+def _describe_special_file(path: Path) -> str:
+    mode = path.stat().st_mode
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
 
 
 def _write_atomically(out: Path, write: Callable[[Path], None]) -> None:
@@ -404,19 +444,23 @@ async def export_job(
     """Write the job's completed, non-preview emails to `out` in format `fmt`.
 
     CSV, JSON Lines and mbox write one file at `out` and overwrite an existing
-    file. EML writes one `.eml` file per email into the folder `out`, creating it
-    if missing and replacing files of the same name. `from_address` becomes the
-    From header of EML and mbox messages, and `now` (default: the current time) is
-    their Date. Donors marked do not contact are left out of every format. Donors
-    without a valid address are left out of EML and mbox only.
+    regular file. If `out` is a symlink, the file it points to is overwritten and
+    the link kept. EML writes one `.eml` file per email into the folder `out`,
+    creating it if missing and replacing files of the same name. `from_address`
+    becomes the From header of EML and mbox messages, and `now` (default: the
+    current time) is their Date. Donors marked do not contact are left out of
+    every format. Donors without a valid address are left out of EML and mbox
+    only.
 
     Raises UserError with a one-line message if the job does not exist, has no
-    completed emails, leaves nothing to export, or `out` cannot be written.
+    completed emails, leaves nothing to export, or `out` cannot be written: it is
+    "-" (standard output), a device, FIFO or socket, or in a missing folder.
     """
     if fmt not in EXPORT_FORMATS:
         raise UserError(
             f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}"
         )
+    _check_not_stdout(out)
     sender = _sender(from_address)
     date = now if now is not None else dt.datetime.now(dt.UTC)
     records = await load_export_records(store, job_id)
@@ -453,14 +497,14 @@ async def export_job(
                 [(eml_file_name(record), message) for record, message in messages],
             )
         else:
-            _check_output_file(out)
+            target = _resolve_output_file(out)
             if fmt == "csv":
-                _write_atomically(out, lambda path: _write_csv(path, written))
+                _write_atomically(target, lambda path: _write_csv(path, written))
             elif fmt == "jsonl":
-                _write_atomically(out, lambda path: _write_jsonl(path, written))
+                _write_atomically(target, lambda path: _write_jsonl(path, written))
             else:
                 _write_atomically(
-                    out,
+                    target,
                     lambda path: _write_mbox(
                         path,
                         [message for _record, message in messages],
