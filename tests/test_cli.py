@@ -291,3 +291,110 @@ def test_openai_run_survives_429_and_500(
     assert job["failed"] == 0
     assert "rate_limited" in behaviours
     assert "server_error" in behaviours
+
+
+def test_other_programs_database_is_rejected(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    for argv in (["db", "current"], ["db", "upgrade"], ["donors", "list"]):
+        code, _, err = run_cli(capsys, "--db", str(other), *argv)
+        assert code == 1
+        assert_one_line_error(err, "another program")
+    assert other.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("setup", "argv", "words"),
+    [
+        ("", ["--db", "", "donors", "list"], ["--db is empty"]),
+        ("", ["--config", "/nonexistent/c.toml", "config", "show"], ["not found"]),
+        ("bogus = 1\n", ["config", "show"], ["unknown setting 'bogus'"]),
+        (b"model = '\xff'\n", ["config", "show"], ["not UTF-8"]),
+        ("", ["db", "current", "--db", "{tmp}"], ["is a folder"]),
+    ],
+)
+def test_setting_and_path_errors_are_one_line(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    setup: str | bytes,
+    argv: list[str],
+    words: list[str],
+) -> None:
+    config = tmp_path / "config.toml"
+    if setup:
+        if isinstance(setup, bytes):
+            config.write_bytes(setup)
+        else:
+            config.write_text(setup)
+        argv = ["--config", str(config), *argv]
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 1
+    assert_one_line_error(err, *words)
+
+
+def test_structured_env_setting_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COMMJOBS_PRICES", "xyz")
+    code, _, err = run_cli(capsys, "config", "show")
+    assert code == 1
+    assert_one_line_error(err, "invalid setting")
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({}, ["OPENAI_API_KEY is not set"]),
+        ({"OPENAI_BASE_URL": "http://127.0.0.1:99999/v1"}, ["invalid base URL"]),
+        ({"OPENAI_BASE_URL": "not a url"}, ["invalid base URL"]),
+    ],
+)
+def test_openai_setup_checked_before_job_is_created(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    words: list[str],
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    db = str(tmp_path / "x.db")
+    argv = ["jobs", "create", "--name", "x", "--instructions", "y"]
+    code, _, err = run_cli(capsys, "--db", db, *argv, "--provider", "openai")
+    assert code == 1
+    assert_one_line_error(err, *words)
+    code, out, _ = run_cli(capsys, "--db", db, "jobs", "list", "--json")
+    assert json.loads(out) == []
+
+
+def test_base_url_without_key_selects_openai(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1")
+    code, out, _ = run_cli(capsys, "config", "show")
+    assert code == 0
+    effective = next(line for line in out.splitlines() if "(effective)" in line)
+    assert "openai" in effective
+
+
+def test_configured_prices_add_to_defaults(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[prices."my-model"]\ninput_per_million = 1.0\noutput_per_million = 2.0\n'
+    )
+    code, out, _ = run_cli(capsys, "--config", str(config), "config", "show")
+    assert code == 0
+    prices = next(line for line in out.splitlines() if line.startswith("prices"))
+    assert "my-model=1.0/2.0" in prices
+    assert "gpt-4.1-mini=" in prices

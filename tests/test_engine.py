@@ -471,3 +471,44 @@ async def test_offline_provider_ignores_rate_limits(store: Store) -> None:
     await runner.aclose()
 
     assert result.completed == 20
+
+
+async def test_unreachable_server_stops_job(store: Store) -> None:
+    await add_donors(store, 12)
+    # Nothing listens on the discard port of the loopback address.
+    settings = fake_settings("http://127.0.0.1:9/v1", max_attempts=2, concurrency=2)
+    runner = JobRunner(store, settings, clock=frozen_clock)
+    job = await create_job(runner)
+
+    result = await runner.run(job.id)
+    await runner.aclose()
+
+    assert result.status == "failed"
+    assert result.error is not None
+    assert "cannot connect" in result.error
+    assert result.failed <= 4
+    assert result.pending >= 8
+    await assert_counters_agree(store, job.id)
+
+
+async def test_cancel_during_backoff_keeps_email_pending(
+    store: Store, server: fakeapi.FakeChatServer
+) -> None:
+    await add_donors(store, 2)
+    server.add_rule("Donor0001", fakeapi.server_error(503))
+    runner = make_runner(store, server, concurrency=2, max_attempts=10)
+    job = await create_job(runner)
+    reached, on_event = progress_waiter(job.id, lambda p: p.completed >= 1)
+    runner.bus.subscribe(on_event)
+    task = await runner.start(job.id)
+    await reached.wait()
+    await asyncio.to_thread(server.wait_for_requests, 3)
+
+    await runner.cancel(job.id)
+    cancelled = await task
+    await runner.aclose()
+
+    assert cancelled.status == "cancelled"
+    assert cancelled.failed == 0
+    counts = await email_status_counts(store, job.id)
+    assert counts == {"completed": 1, "pending": 1}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -71,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     # Donor data: every file this process creates is private to its owner.
     os.umask(0o077)
+    # Until the log file is set up, records go nowhere rather than to stderr
+    # through logging's last-resort handler (which would print tracebacks).
+    if not logging.getLogger().handlers:
+        logging.getLogger().addHandler(logging.NullHandler())
     parser = build_parser()
     args = parser.parse_args(argv)
     runtime = Runtime(args)
@@ -88,8 +91,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("commjobs: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`commjobs donors list | head`); stop quietly.
+        _silence_stdout()
+        return EXIT_ERROR
     except Exception as exc:
-        log.exception("unexpected error in %s", getattr(args, "command", "tui"))
+        log.exception("unexpected error in %s", getattr(args, "command", None) or "tui")
         where = runtime.log_path or "the log file"
         print(
             f"commjobs: error: unexpected {type(exc).__name__}: {exc}; "
@@ -101,5 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runtime.close()
 
 
-def run_async(coro: object) -> object:
-    return asyncio.run(coro)  # type: ignore[arg-type]
+def _silence_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

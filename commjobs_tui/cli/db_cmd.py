@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from typing import Any
 
 from commjobs_tui.cli.runtime import Runtime
 from commjobs_tui.core.errors import UserError
-from commjobs_tui.db.store import current_revision, head_revision, upgrade_database
+from commjobs_tui.db.store import head_revision, read_revision, upgrade_database
 
 
 def register(
@@ -40,11 +41,13 @@ def _upgrade(args: argparse.Namespace, runtime: Runtime) -> int:
 
 def _current(args: argparse.Namespace, runtime: Runtime) -> int:
     path = runtime.database_path()
+    if path.exists() and not os.access(path, os.R_OK):
+        raise UserError(f"cannot read {path}; fix its permissions (chmod 600)")
     if not path.exists():
         raise UserError(
             f"database {path} does not exist; run `commjobs db upgrade` to create it"
         )
-    revision = current_revision(path)
+    revision = read_revision(path)
     head = head_revision()
     state = "up to date" if revision == head else f"newest is {head}"
     print(f"{path}: revision {revision or 'none'} ({state})")

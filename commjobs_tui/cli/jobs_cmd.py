@@ -226,7 +226,14 @@ def _create(args: argparse.Namespace, runtime: Runtime) -> int:
     selection = parse_donor_selection(args.donors)
     instruction = _read_instructions(args)
     provider = args.provider or settings.effective_provider
+    if args.model is not None and not args.model.strip():
+        raise UserError("--model is empty; name a model such as gpt-4.1-mini")
     model = args.model or settings.model
+    if provider == "openai":
+        from commjobs_tui.core.providers import check_endpoint
+
+        # Catch a missing key or a bad base URL before a job is created.
+        check_endpoint(settings)
 
     async def create(runner: JobRunner) -> int:
         job = await runner.service.create_job(

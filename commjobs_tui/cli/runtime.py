@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from commjobs_tui.core.context import AppContext
+from commjobs_tui.core.errors import UserError
 from commjobs_tui.core.logging_setup import configure_logging
 from commjobs_tui.core.settings import LoadedSettings, load_settings, user_state_dir
 from commjobs_tui.core.uistate import UiState
@@ -28,8 +29,11 @@ class Runtime:
 
     def cli_overrides(self) -> dict[str, Any]:
         overrides: dict[str, Any] = {}
-        if getattr(self.args, "db", None):
-            overrides["db"] = Path(self.args.db).expanduser()
+        raw = getattr(self.args, "db", None)
+        if raw is not None:
+            if not raw.strip():
+                raise UserError("--db is empty; give it a database file name")
+            overrides["db"] = Path(raw).expanduser()
         return overrides
 
     @property

@@ -57,6 +57,8 @@ FLUSH_SECONDS = 0.1
 FLUSH_MAX_RESULTS = 128
 # Consecutive failed writes (the database locked or unwritable) before a job stops.
 MAX_WRITE_FAILURES = 20
+# Emails that fail to connect, with no success yet, before the job stops as failed.
+MAX_UNREACHABLE = 3
 # Extra time on top of the client's own timeout before the engine gives up on a call.
 TIMEOUT_MARGIN_SECONDS = 5.0
 RUNNABLE = ("pending", "paused", "interrupted", "cancelled", "failed")
@@ -117,6 +119,8 @@ class _Run:
         self.results: asyncio.Queue[_Result] = asyncio.Queue()
         self.stop: _Stop | None = None
         self.stopped = asyncio.Event()
+        self.successes = 0
+        self.connection_failures = 0
         self.rate = _Rate()
 
     def request_stop(self, stop: _Stop) -> None:
@@ -603,9 +607,26 @@ class JobRunner:
             result = await self._draft_with_retries(
                 provider, facts, run.instruction, run.stopped, email_id
             )
-            if result.error is not None and result.error.fatal_for_job:
-                run.request_stop(_Stop("fatal", result.error.message))
+            error = result.error
+            if error is not None and error.fatal_for_job:
+                run.request_stop(_Stop("fatal", error.message))
                 return
+            if error is not None:
+                log.info(
+                    "job %s email %s failed after %d attempts (%s)",
+                    run.job_id,
+                    email_id,
+                    result.attempts,
+                    error.kind,
+                )
+            if result.draft is not None:
+                run.successes += 1
+            elif error is not None and error.kind == ErrorKind.CONNECTION:
+                run.connection_failures += 1
+                if run.successes == 0 and run.connection_failures >= MAX_UNREACHABLE:
+                    # Nothing has ever got through: every other email would fail
+                    # the same way after all its retries.
+                    run.request_stop(_Stop("fatal", error.message))
             await run.results.put(result)
 
     async def _draft_with_retries(
@@ -649,11 +670,13 @@ class JobRunner:
             assert error is not None
             if error.kind == ErrorKind.RATE_LIMITED and limiter is not None:
                 limiter.slow_down(error.retry_after)
+            if stopped is not None and stopped.is_set() and error.transient:
+                # The job is stopping: this email goes back to pending, not failed.
+                return _Result(email_id, attempts, None, None, self.clock())
             give_up = (
                 error.fatal_for_job
                 or not error.transient
                 or attempts >= self.settings.max_attempts
-                or (stopped is not None and stopped.is_set())
             )
             if give_up:
                 return _Result(email_id, attempts, None, error, self.clock())
@@ -670,7 +693,7 @@ class JobRunner:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopped.wait(), delay)
             if stopped.is_set():
-                return _Result(email_id, attempts, None, error, self.clock())
+                return _Result(email_id, attempts, None, None, self.clock())
 
     # Writer ----------------------------------------------------------------------
 

@@ -176,8 +176,17 @@ def validate_job_name(raw: str) -> str:
     return name
 
 
+# Instructions go into every prompt; 20,000 characters is about 5,000 tokens.
+INSTRUCTION_MAX_LENGTH = 20_000
+
+
 def validate_instruction(raw: str) -> str:
     text = raw.strip()
+    if len(text) > INSTRUCTION_MAX_LENGTH:
+        raise UserError(
+            f"instructions are {len(text):,} characters long; shorten them to at "
+            f"most {INSTRUCTION_MAX_LENGTH:,}, because they go into every prompt"
+        )
     if not text:
         raise UserError(
             "instructions are empty; say what the email should do, for example "

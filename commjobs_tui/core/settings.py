@@ -23,6 +23,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -84,7 +85,7 @@ class Settings(BaseSettings):
     db: Path | None = Field(default=None, description="SQLite database file")
     provider: Literal["auto", "offline", "openai"] = Field(
         default="auto",
-        description="model provider; auto picks openai when a key is set, else offline",
+        description="model provider; auto picks openai when a key or base URL is set",
     )
     model: str = Field(default="gpt-4.1-mini", min_length=1, description="model name")
     base_url: str | None = Field(
@@ -121,6 +122,17 @@ class Settings(BaseSettings):
         default="INFO", description="log file level"
     )
 
+    @field_validator("prices", mode="after")
+    @classmethod
+    def _merge_prices(cls, value: dict[str, ModelPrice]) -> dict[str, ModelPrice]:
+        # Configured prices add to the built-in table instead of replacing it.
+        return {**DEFAULT_PRICES, **value}
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
     @field_validator("request_timeout")
     @classmethod
     def _cap_timeout(cls, value: float) -> float:
@@ -146,7 +158,9 @@ class Settings(BaseSettings):
     @property
     def effective_provider(self) -> Literal["offline", "openai"]:
         if self.provider == "auto":
-            return "openai" if self.openai_api_key is not None else "offline"
+            # A local server (Ollama, vLLM, LM Studio) needs a base URL but no key.
+            configured = self.openai_api_key is not None or bool(self.base_url)
+            return "openai" if configured else "offline"
         return self.provider
 
     @property
@@ -188,10 +202,22 @@ def load_settings(
     """
     environ = os.environ if environ is None else environ
     cli_values = {k: v for k, v in (cli or {}).items() if v is not None}
+    explicit = config_file is not None or bool(environ.get(ENV_PREFIX + "CONFIG"))
     if config_file is None:
         override = environ.get(ENV_PREFIX + "CONFIG")
         config_file = Path(override) if override else default_config_file()
+    if explicit and not config_file.is_file():
+        raise UserError(
+            f"settings file {config_file} not found; check the path, or leave out "
+            "--config (and COMMJOBS_CONFIG) to use the default file"
+        )
     file_values = _read_toml(config_file)
+    unknown = sorted(set(file_values) - set(Settings.model_fields))
+    if unknown:
+        raise UserError(
+            f"{config_file}: unknown setting {unknown[0]!r}; "
+            "`commjobs config show` lists the valid names"
+        )
     if "openai_api_key" in file_values or "OPENAI_API_KEY" in file_values:
         raise UserError(
             f"{config_file}: API keys are not read from the config file; "
@@ -214,6 +240,12 @@ def load_settings(
         settings = Settings(**cli_values)
     except ValidationError as exc:
         raise UserError(_describe_validation_error(exc, sources)) from None
+    except SettingsError as exc:
+        # Raised for environment values of structured settings that are not JSON.
+        raise UserError(
+            f"invalid setting: {exc}; structured settings such as prices "
+            "belong in the settings file"
+        ) from None
     finally:
         _restore_environ(saved_env)
         _toml_path.reset(token)
@@ -230,6 +262,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise UserError(
             f"{path}: invalid TOML ({exc}); fix the file or remove it"
         ) from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
+    except IsADirectoryError:
+        raise UserError(f"{path} is a folder; name a TOML settings file") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read config file ({exc.strerror})") from None
 

@@ -102,6 +102,10 @@ def ensure_private_dir(folder: Path) -> None:
     """Create the folder (0700) if missing; tighten a folder the app created earlier."""
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    except FileExistsError:
+        raise DatabaseError(
+            f"{folder} is a file, not a folder; choose another --db path"
+        ) from None
     except OSError as exc:
         raise DatabaseError(
             f"cannot create folder {folder}: {exc.strerror}; choose another --db path"
@@ -160,12 +164,54 @@ class UpgradeResult:
     backup: Path | None
 
 
+def check_database_path(path: Path) -> None:
+    """Raise DatabaseError if `path` cannot be a database file (empty, a folder)."""
+    if not str(path).strip():
+        raise DatabaseError("the database path is empty; give --db a file name")
+    if path.is_dir():
+        raise DatabaseError(f"{path} is a folder; give --db a database file name")
+
+
+def read_revision(path: Path) -> str | None:
+    """Return the file's Alembic revision, rejecting files that are not ours.
+
+    A SQLite file with tables but no alembic_version table belongs to another
+    program, so it is rejected rather than turned into a commjobs database.
+    """
+    check_database_path(path)
+    try:
+        revision = current_revision(path)
+        if revision is None and _has_tables(path):
+            raise DatabaseError(
+                f"{path} is a SQLite database of another program; "
+                "choose another --db path"
+            )
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(
+            f"{path} is not a commjobs database ({exc}); choose another --db path"
+        ) from None
+    return revision
+
+
+def _has_tables(path: Path) -> bool:
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        row = conn.execute(
+            "SELECT 1 FROM sqlite_master"
+            " WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchone()
+        return row is not None
+    finally:
+        conn.close()
+
+
 def upgrade_database(path: Path, *, backup: bool = True) -> UpgradeResult:
     """Bring the database to the newest revision, creating it if missing.
 
     A database written by a newer commjobs is rejected and left untouched. An existing
     database that needs upgrading is copied to a timestamped backup first.
     """
+    check_database_path(path)
     ensure_private_dir(path.parent)
     existed = path.exists() and path.stat().st_size > 0
     if path.exists() and not os.access(path, os.R_OK | os.W_OK):
@@ -174,14 +220,14 @@ def upgrade_database(path: Path, *, backup: bool = True) -> UpgradeResult:
             "or choose another --db path"
         )
     if not existed:
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE_MODE)
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE_MODE)
+        except OSError as exc:
+            raise DatabaseError(
+                f"cannot create {path}: {exc.strerror}; choose another --db path"
+            ) from None
         os.close(fd)
-    try:
-        before = current_revision(path) if existed else None
-    except Exception as exc:  # sqlite3 raises DatabaseError for non-database files
-        raise DatabaseError(
-            f"{path} is not a commjobs database ({exc}); choose another --db path"
-        ) from None
+    before = read_revision(path) if existed else None
     head = head_revision()
     script = ScriptDirectory.from_config(alembic_config())
     if before is not None and before != head:

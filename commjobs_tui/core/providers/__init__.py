@@ -16,6 +16,7 @@ from commjobs_tui.core.providers.base import (
 from commjobs_tui.core.providers.offline import OFFLINE_MODEL, OfflineProvider
 from commjobs_tui.core.providers.openai_provider import (
     OpenAIProvider,
+    check_endpoint,
     create_client,
     parse_retry_after,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "OpenAIProvider",
     "Provider",
     "ProviderError",
+    "check_endpoint",
     "create_client",
     "create_provider",
     "parse_retry_after",

@@ -310,11 +310,20 @@ class _ResponseFormatRejected(Exception):
 
 def _validate_base_url(base_url: str) -> None:
     parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
         raise UserError(
-            f"invalid base URL {base_url!r}: use http:// or https:// with a host, "
-            "such as http://localhost:11434/v1"
+            f"invalid base URL {base_url!r}: use http:// or https:// with a host "
+            "and a port from 1 to 65535, such as http://localhost:11434/v1"
         )
+
+
+def check_endpoint(settings: Settings) -> None:
+    """Raise UserError now if the openai provider could not be built later."""
+    _endpoint(settings)
 
 
 def _describe_server(base_url: str | None) -> str:
