@@ -181,6 +181,68 @@ async def test_unreadable_file_imports_nothing(
     assert await donor_count(store) == 0
 
 
+UNCLOSED_QUOTE_CASES = {
+    "to end of file": (
+        "Name,Email,Amount,Date\n"
+        "Ada Byron,ada@example.org,10,2024-01-02\n"
+        '"Unclosed quote,uq@example.org,20,2024-01-02\n'
+        "Mary Major,mary@example.org,30,2024-01-02\n"
+        "Alan Turing,alan@example.org,40,2024-01-02\n",
+        3,
+    ),
+    "to next quote": (
+        "Name,Email,Amount,Date\n"
+        '"Unclosed quote,uq@example.org,20,2024-01-02\n'
+        "Mary Major,mary@example.org,30,2024-01-02\n"
+        '"Alan Turing",alan@example.org,40,2024-01-02\n'
+        "Grace Hopper,grace@example.org,50,2024-01-02\n",
+        2,
+    ),
+    "after multi-line cell": (
+        "Name,Email,Notes\r\n"
+        'Ada Byron,ada@example.org,"first line\r\nsecond line"\r\n'
+        '"Grace\r\nHopper",grace@example.org,"unclosed note\r\n'
+        "Mary Major,mary@example.org,\r\n",
+        5,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "line"), UNCLOSED_QUOTE_CASES.values(), ids=UNCLOSED_QUOTE_CASES.keys()
+)
+async def test_unclosed_quote_names_line(
+    store: Store, tmp_path: Path, text: str, line: int
+) -> None:
+    path = tmp_path / "donors.csv"
+    path.write_bytes(text.encode())
+
+    with pytest.raises(ImportFileError) as raised:
+        await import_donors(store, path)
+
+    message = str(raised.value)
+    assert message.startswith(f"{path} line {line}: a quote")
+    assert "never closed" in message
+    assert "\n" not in message
+    assert await donor_count(store) == 0
+
+
+async def test_quoted_line_breaks_still_import(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "donors.csv"
+    path.write_text(
+        "Name,Email,Notes\n"
+        '"Ada, Countess\nof Lovelace",ada@example.org,"Met at the gala,\n""Great""."\n'
+        "Alan Turing,alan@example.org,\n",
+        encoding="utf-8",
+    )
+
+    summary = await import_donors(store, path)
+
+    assert summary.created_lines == (2, 5)
+    donors = await load_donors(store)
+    assert donors[0].notes == 'Met at the gala,\n"Great".'
+
+
 async def test_folder_is_rejected(store: Store, tmp_path: Path) -> None:
     with pytest.raises(ImportFileError, match="is a folder"):
         await import_donors(store, tmp_path)

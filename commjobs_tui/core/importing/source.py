@@ -24,6 +24,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _UTF8_SEQUENCE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _SAVE_AS_CSV = "open it in Excel or your CRM and save or export it as CSV UTF-8"
 
 
@@ -191,14 +192,22 @@ def _parse_rows(text: str, delimiter: str, path: Path) -> list[tuple[int, list[s
 
     Blank lines and rows of only empty cells are dropped. A quoted cell may span
     lines, so the line numbers are physical lines of the file, not row counts.
+    Raises ImportFileError for a quote that is never closed, which would
+    otherwise merge the rows after it into one cell.
     """
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, list[str]]] = []
+    physical_lines: list[str] | None = None
     start = 1
     try:
         for cells in reader:
             line = start
             start = reader.line_num + 1
+            if reader.line_num > line:
+                if physical_lines is None:
+                    physical_lines = io.StringIO(text, newline="").readlines()
+                raw = "".join(physical_lines[line - 1 : reader.line_num])
+                _check_quotes_closed(raw, delimiter, line, cells, path)
             if any(cell.strip() for cell in cells):
                 rows.append((line, cells))
     except csv.Error as exc:
@@ -207,3 +216,34 @@ def _parse_rows(text: str, delimiter: str, path: Path) -> list[tuple[int, list[s
             "line, or export the file from your CRM again"
         ) from None
     return rows
+
+
+def _check_quotes_closed(
+    raw: str, delimiter: str, line: int, cells: list[str], path: Path
+) -> None:
+    """Raise ImportFileError unless the quoted cells of a multi-line row close.
+
+    The lenient reader used for the whole file ends an unclosed quoted cell at
+    the end of the file, or at the next quote followed by other text, so whole
+    rows end up inside one cell. The strict reader raises for both. The unclosed
+    quote opens the last cell that contains a line break, and the line breaks in
+    the cells before it give the line of that quote.
+
+    NOTE: text after a closing quote ('"a"b') is accepted on a single-line row
+    but rejected by this check on a multi-line row, with the same message.
+    """
+    try:
+        list(csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error:
+        last_multiline = max(
+            (index for index, cell in enumerate(cells) if _LINE_BREAK.search(cell)),
+            default=0,
+        )
+        opened = line + sum(
+            len(_LINE_BREAK.findall(cell)) for cell in cells[:last_multiline]
+        )
+        raise ImportFileError(
+            f'{path} line {opened}: a quote (") opens a cell but is never closed, '
+            "so the rows after it would be read as one cell; add the missing "
+            "closing quote or remove the stray one, then import again"
+        ) from None
