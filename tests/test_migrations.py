@@ -181,3 +181,27 @@ def test_pragmas_are_set(db_path: Path) -> None:
     assert mode == "wal"
     assert fks == 1
     assert busy is not None and int(busy) >= 1000
+
+
+def test_deleted_job_id_is_not_reused(tmp_path: Path) -> None:
+    path = tmp_path / "ids.db"
+    _build_revision_1(path)
+    upgrade_database(path)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("DELETE FROM email_generation_sessions WHERE id = 7")
+        conn.execute(
+            "INSERT INTO email_generation_sessions (job_name, instruction,"
+            " refinement_history, preview_donor_ids, selection, status, total_count,"
+            " completed_count, failed_count, skipped_count, provider, model,"
+            " prompt_tokens, completion_tokens) VALUES ('new', 'x', '[]', '[]', '{}',"
+            " 'pending', 0, 0, 0, 0, 'offline', 'offline', 0, 0)"
+        )
+        new_id = conn.execute(
+            "SELECT max(id) FROM email_generation_sessions"
+        ).fetchone()
+    conn.close()
+    assert new_id[0] == 8
+    ddl = _rows(path, "SELECT sql FROM sqlite_master WHERE name = 'generated_emails'")
+    assert "AUTOINCREMENT" in str(ddl[0][0])

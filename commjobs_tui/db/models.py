@@ -121,6 +121,9 @@ class EmailGenerationSession(TimestampMixin, Base):
             " 'cancelled', 'interrupted')",
             name="status",
         ),
+        # Ids are never reused after a delete, so an old id (in a script, an
+        # exported Message-ID) can never name a different job.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -168,6 +171,7 @@ class GeneratedEmail(TimestampMixin, Base):
             "status IN ('pending', 'generating', 'completed', 'failed')",
             name="status",
         ),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -199,6 +199,7 @@ def _has_tables(path: Path) -> bool:
         row = conn.execute(
             "SELECT 1 FROM sqlite_master"
             " WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " AND name != 'alembic_version'"
         ).fetchone()
         return row is not None
     finally:
