@@ -9,14 +9,16 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from commjobs_tui.cli.progress import ProgressLine
 from commjobs_tui.cli.runtime import Runtime
 from commjobs_tui.core.context import system_clock
-from commjobs_tui.core.engine import JobRunner
 from commjobs_tui.core.errors import UserError
 from commjobs_tui.core.jobs import JOB_STATUSES, DonorSelection, JobDetail, JobSummary
+
+if TYPE_CHECKING:
+    from commjobs_tui.core.engine import JobRunner
 
 T = TypeVar("T")
 
@@ -123,6 +125,8 @@ def _with_runner(
     store = runtime.open_store()
 
     async def go() -> T:
+        from commjobs_tui.core.engine import JobRunner
+
         runner = JobRunner(store, settings, clock=system_clock)
         try:
             await runner.recover()

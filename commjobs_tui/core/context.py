@@ -6,12 +6,16 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from commjobs_tui.core.engine import JobRunner
-from commjobs_tui.core.jobs import JobService
 from commjobs_tui.core.settings import Settings
 from commjobs_tui.core.uistate import UiState
 from commjobs_tui.db.store import Store
+
+if TYPE_CHECKING:
+    # The engine pulls in the openai client, which takes about a second to import.
+    from commjobs_tui.core.engine import JobRunner
+    from commjobs_tui.core.jobs import JobService
 
 
 def system_clock() -> dt.datetime:
@@ -46,6 +50,8 @@ class AppContext:
             if self.runner_factory is not None:
                 self._runner = self.runner_factory(self)
             else:
+                from commjobs_tui.core.engine import JobRunner
+
                 self._runner = JobRunner(self.store, self.settings, clock=self.clock)
         return self._runner
 
