@@ -127,6 +127,32 @@ async def test_bad_gift_values_are_noted(store: Store, tmp_path: Path) -> None:
     assert "invalid amount '0': zero" in messages[4]
 
 
+async def test_huge_amount_noted_not_fatal(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "gifts.csv"
+    path.write_text(
+        "Name,Email,Amount,Date\n"
+        "Ada Byron,ada@example.org,25,2024-01-02\n"
+        "Alan Turing,alan@example.org,99999999999999999999,2024-01-02\n"
+        'Grace Hopper,grace@example.org,"1,000,000,000.00",2024-01-02\n',
+        encoding="utf-8",
+    )
+
+    summary = await import_donors(store, path)
+
+    assert summary.donors_created == 3
+    assert summary.donations_created == 2
+    assert [note.line for note in summary.notes] == [3]
+    assert summary.notes[0].message == (
+        "invalid amount '99999999999999999999': too large (the maximum is "
+        "1,000,000,000); gift not imported"
+    )
+    donors = await load_donors(store)
+    assert [d.donations[0].amount_cents for d in donors if d.donations] == [
+        2500,
+        100_000_000_000,
+    ]
+
+
 async def test_row_with_extra_cells_is_skipped(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "donors.csv"
     path.write_text(

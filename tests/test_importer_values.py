@@ -54,6 +54,8 @@ DAY_FIRST = DateOrder(day_first=True, description="day/month")
         ("1 234,50", True, Money(123450, None)),
         ("25.0000", False, Money(2500, None)),
         ("+30", False, Money(3000, None)),
+        ("1,000,000,000.00", False, Money(100_000_000_000, None)),
+        ("000000000001000000000", False, Money(100_000_000_000, None)),
     ],
 )
 def test_parse_amount_valid(text: str, decimal_comma: bool, expected: Money) -> None:
@@ -76,6 +78,10 @@ def test_parse_amount_valid(text: str, decimal_comma: bool, expected: Money) -> 
         ("12,345", True, "ambiguous"),
         ("1.2.3,4", False, "not a number"),
         ("1.23456", False, "more than two decimal places"),
+        ("99999999999999999999", False, "too large"),
+        ("1,000,000,000.01", False, "too large"),
+        ("1.000.000.001", True, "too large"),
+        pytest.param("9" * 5000, False, "too large", id="5000 digits"),
     ],
 )
 def test_parse_amount_rejects(text: str, decimal_comma: bool, reason: str) -> None:
@@ -121,7 +127,18 @@ def test_parse_date_valid(text: str, order: DateOrder, expected: dt.date) -> Non
 
 @pytest.mark.parametrize(
     "text",
-    ["2019", "13/13/2019", "2019-02-30", "0/1/2019", "1/1/1850", "12345", "soon"],
+    [
+        "2019",
+        "13/13/2019",
+        "2019-02-30",
+        "0/1/2019",
+        "1/1/1850",
+        "12345",
+        "soon",
+        "99999",
+        "99999999999999999999",
+        "99999999-99-99",
+    ],
 )
 def test_parse_date_rejects(text: str) -> None:
     assert parse_date(text, MONTH_FIRST) is None

@@ -20,6 +20,11 @@ CURRENCY_SIGNS = {
     "£": "GBP",
     "¥": "JPY",
 }
+# The largest gift imported, in cents: 1,000,000,000.00 in the gift's currency.
+# It is far above any real gift, so a larger value is taken to be an id or a
+# typing error. It also keeps amounts inside SQLite's 64-bit INTEGER.
+MAX_AMOUNT_CENTS = 100_000_000_000
+_MAX_WHOLE_DIGITS = len(str(MAX_AMOUNT_CENTS // 100))
 _SIGNS_LONGEST_FIRST = sorted(CURRENCY_SIGNS, key=len, reverse=True)
 _CODE_PREFIX = re.compile(r"^([A-Za-z]{3})(?![A-Za-z])\s*")
 _CODE_SUFFIX = re.compile(r"(?<![A-Za-z])\s*([A-Za-z]{3})$")
@@ -70,7 +75,7 @@ def parse_amount(text: str, *, decimal_comma: bool) -> Money:
     decides amounts such as "1.234", which mean 1234 in a decimal-comma file
     and are rejected as ambiguous in a decimal-point file. Raises AmountError for
     negative, zero and unparseable amounts, including accounting negatives
-    such as "(50.00)".
+    such as "(50.00)", and for amounts above MAX_AMOUNT_CENTS.
     """
     rest, currency, negative = _strip_signs(text)
     if not _NUMBER.match(rest):
@@ -126,8 +131,14 @@ def _parse_cents(digits: str, decimal_comma: bool) -> int:
         raise AmountError("not a number")
     if len(fraction) > 2 and fraction[2:].strip("0"):
         raise AmountError("more than two decimal places")
-    whole = int(integer.replace(thousands, "") or "0")
-    return whole * 100 + int((fraction + "00")[:2])
+    whole_digits = integer.replace(thousands, "").lstrip("0")
+    # Comparing lengths first keeps int() away from strings of more than 4300
+    # digits, which Python 3.11 rejects with a ValueError.
+    if len(whole_digits) <= _MAX_WHOLE_DIGITS:
+        cents = int(whole_digits or "0") * 100 + int((fraction + "00")[:2])
+        if cents <= MAX_AMOUNT_CENTS:
+            return cents
+    raise AmountError(f"too large (the maximum is {MAX_AMOUNT_CENTS // 100:,})")
 
 
 def _decimal_separator(digits: str, decimal_comma: bool) -> str | None:
