@@ -325,6 +325,11 @@ async def test_header_only_file_imports_nothing(store: Store, tmp_path: Path) ->
     assert summary.donors_created == 0
     async with store.session() as session:
         assert await session.scalar(select(func.count()).select_from(Donation)) == 0
+    first_line = format_summary(summary).splitlines()[0]
+    assert first_line == (
+        f"Nothing to import: {path} has a header row but no data rows. "
+        "Check that the CRM export includes the donors."
+    )
 
 
 def make_summary(**changes: object) -> ImportSummary:
@@ -368,6 +373,29 @@ def test_format_summary_lists_counts_and_rows() -> None:
     assert "  line 6: skipped, no name, organisation or email" in lines
     assert "  line 3: marked do not contact (Deceased is 'Y')" in lines
     assert "2 donors in this file cannot be emailed" in text
+
+
+def test_format_summary_without_data_rows() -> None:
+    empty = {
+        "rows_read": 0,
+        "created_lines": (),
+        "updated_lines": (),
+        "unchanged_lines": (),
+        "skipped": (),
+        "notes": (),
+        "donors_created": 0,
+        "donors_updated": 0,
+        "donations_created": 0,
+        "not_emailable": 0,
+    }
+
+    for dry_run in (False, True):
+        text = format_summary(make_summary(dry_run=dry_run, **empty))
+        lines = text.splitlines()
+        assert lines[0].startswith("Nothing to import: /data/donors.csv has a header")
+        assert "Imported" not in text
+        assert "Dry run" not in text
+        assert "Rows: 0 read, 0 created a donor" in lines[3]
 
 
 def test_format_summary_dry_run_and_limit() -> None:

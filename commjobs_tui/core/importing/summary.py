@@ -83,11 +83,17 @@ def format_summary(summary: ImportSummary, *, max_lines: int = 20) -> str:
     """Render the summary as plain text for the CLI and the TUI.
 
     At most `max_lines` skipped rows and notes are listed, skipped rows first.
-    A final line counts the ones left out.
+    A final line counts the ones left out. A file without data rows gets a first
+    line that says so in place of "Imported".
     """
     delimiter = DELIMITER_NAMES.get(summary.delimiter, repr(summary.delimiter))
     lines: list[str] = []
-    if summary.dry_run:
+    if summary.rows_read == 0:
+        lines.append(
+            f"Nothing to import: {summary.path} has a header row but no data rows. "
+            "Check that the CRM export includes the donors."
+        )
+    elif summary.dry_run:
         lines.append(f"Dry run of {summary.path}: nothing was written.")
     else:
         lines.append(f"Imported {summary.path}.")
