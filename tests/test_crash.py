@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from commjobs_tui.core.engine import JobRunner
@@ -142,7 +143,10 @@ def test_sigkill_then_resume(db_path: Path) -> None:
     assert requests_after - 6 == 5
 
 
-def test_ctrl_c_cancels_and_leaves_job_resumable(db_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_stop_signal_cancels_and_leaves_job_resumable(
+    db_path: Path, signum: signal.Signals
+) -> None:
     with fakeapi.FakeChatServer() as server:
         job_id = asyncio.run(_create_job(db_path, server.base_url))
         server.add_rule("Donor0003", fakeapi.hang())
@@ -163,7 +167,7 @@ def test_ctrl_c_cancels_and_leaves_job_resumable(db_path: Path) -> None:
         )
         try:
             wait_until(lambda: len(server.chat_requests) == 4)
-            child.send_signal(signal.SIGINT)
+            child.send_signal(signum)
             _, err = child.communicate(timeout=30)
         finally:
             if child.poll() is None:

@@ -88,7 +88,10 @@ def _list(args: argparse.Namespace, runtime: Runtime) -> int:
         )
         return 0
     if not rows:
-        print("no donors; import a CSV with `commjobs donors import FILE`")
+        if args.filter:
+            print(f"no donors match {args.filter!r}")
+        else:
+            print("no donors; import a CSV with `commjobs donors import FILE`")
         return 0
     for row in rows:
         last = (

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -127,6 +129,13 @@ def _with_runner(
     async def go() -> T:
         from commjobs_tui.core.engine import JobRunner
 
+        # SIGTERM stops a run the way Ctrl-C does: cancelled and resumable.
+        task = asyncio.current_task()
+        if task is not None:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                asyncio.get_running_loop().add_signal_handler(
+                    signal.SIGTERM, task.cancel
+                )
         runner = JobRunner(store, settings, clock=system_clock)
         try:
             await runner.recover()
@@ -135,7 +144,14 @@ def _with_runner(
             await runner.aclose(leave_as="cancelled")
             await store.close()
 
-    return asyncio.run(go())
+    try:
+        return asyncio.run(go())
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
 
 
 async def _run_with_progress(runner: JobRunner, job_id: int) -> JobSummary:
@@ -249,7 +265,7 @@ def _create(args: argparse.Namespace, runtime: Runtime) -> int:
             concurrency=args.concurrency,
         )
         print(
-            f"created job {job.id} {job.name!r}: {job.total} emails, "
+            f"created job {job.id} {job.name!r}: {plural(job.total, 'email')}, "
             f"{job.skipped} donors left out (no email or do-not-contact)"
         )
         return job.id
@@ -349,7 +365,9 @@ def job_json(job: JobSummary) -> dict[str, Any]:
         "error": job.error,
         "prompt_tokens": job.prompt_tokens,
         "completion_tokens": job.completion_tokens,
-        "estimated_cost_usd": job.estimated_cost_usd,
+        "estimated_cost_usd": (
+            None if job.estimated_cost_usd is None else round(job.estimated_cost_usd, 6)
+        ),
     }
     if isinstance(job, JobDetail):
         data["instruction"] = job.instruction
@@ -368,7 +386,10 @@ def _list(args: argparse.Namespace, runtime: Runtime) -> int:
         print(json.dumps([job_json(j) for j in jobs], indent=2))
         return 0
     if not jobs:
-        print("no jobs; create one with `commjobs jobs create`")
+        if args.status:
+            print(f"no {args.status} jobs; `commjobs jobs list` shows every job")
+        else:
+            print("no jobs; create one with `commjobs jobs create`")
         return 0
     for job in jobs:
         progress = f"{job.done}/{job.total}"
@@ -389,8 +410,14 @@ def _show(args: argparse.Namespace, runtime: Runtime) -> int:
         return 0
     for key, value in job_json(job).items():
         if key == "refinement_history":
-            value = f"{len(value)} previews"
-        print(f"{key:<18} {value}")
+            shown = plural(len(value), "preview")
+        elif value is None:
+            shown = "-"
+        elif isinstance(value, dict):
+            shown = ", ".join(f"{k}: {v}" for k, v in value.items()) or "-"
+        else:
+            shown = str(value)
+        print(f"{key:<18} {shown}")
     return 0
 
 
@@ -408,7 +435,8 @@ def _export(args: argparse.Namespace, runtime: Runtime) -> int:
             at=system_clock(),
             email_ids=result.email_ids,
         )
-        lines = [f"wrote {result.count} emails to {result.path} ({result.format})"]
+        written = plural(result.count, "email")
+        lines = [f"wrote {written} to {result.path} ({result.format})"]
         if result.skipped_no_email:
             lines.append(f"left out {result.skipped_no_email} without a valid email")
         if result.skipped_do_not_contact:

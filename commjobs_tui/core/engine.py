@@ -342,7 +342,8 @@ class JobRunner:
                 raise ConflictError(f"job {job_id} is already running ({where})")
             if job.status not in RUNNABLE:
                 raise ConflictError(
-                    f"job {job_id} is {job.status}; use a full retry to draft its "
+                    f"job {job_id} is {job.status}; use a full retry "
+                    f"(`commjobs jobs retry {job_id} --full`) to draft its "
                     "emails again"
                 )
             pending = await session.scalar(
