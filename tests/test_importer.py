@@ -330,6 +330,44 @@ async def test_email_match_across_crms(store: Store, tmp_path: Path) -> None:
     assert again.unchanged_lines == (2,)
 
 
+async def test_duplicate_email_keeps_fuller_name(store: Store, tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "donors.csv",
+        "First Name,Last Name,Organization,Email\n"
+        "Mary,Major,Major Family Foundation,mary@example.org\n"
+        "M.,Major-Smith,Major Fdn.,MARY@example.org\n"
+        "Jon,Doe,,jon@example.org\n"
+        "Joe,Doe,,jon@example.org\n",
+    )
+
+    summary = await import_donors(store, path)
+
+    donors = await load_donors(store)
+    assert len(donors) == 2
+    assert donors[0].first_name == "Mary"
+    assert donors[0].last_name == "Major-Smith"
+    assert donors[0].organization_name == "Major Family Foundation"
+    # Names of equal length: the later row wins.
+    assert donors[1].first_name == "Joe"
+    assert summary.created_lines == (2, 4)
+    assert summary.updated_lines == (3, 5)
+
+
+async def test_same_crm_id_takes_later_name(store: Store, tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "donors.csv",
+        "Donor ID,First Name,Last Name,Email\n"
+        "7,Katherine,Johnson,kj@example.org\n"
+        "7,Kate,Johnson,kj@example.org\n",
+    )
+
+    await import_donors(store, path)
+
+    donors = await load_donors(store)
+    assert len(donors) == 1
+    assert donors[0].first_name == "Kate"
+
+
 async def test_shared_email_stays_two_donors(store: Store, tmp_path: Path) -> None:
     header = ",first name,last name,email,donation amount,donation date,Former ID\n"
     path = write_csv(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from commjobs_tui.core.importing.rows import GiftRow, ParsedRow, limit_id
 
 MAX_SOURCE_REF_LENGTH = 200  # Donation.source_ref is String(200)
+NAME_FIELDS = ("first_name", "last_name", "organization_name")
 
 
 @dataclass
@@ -18,6 +19,12 @@ class DonorGroup:
     For each field the last non-empty value in the file wins, and `values`
     stores it with the line that set it. A later row with the same value does
     not take the line over.
+
+    First, last and organisation names follow another rule unless both rows
+    have the same CRM id. There the value with more letters and digits wins
+    ("Mary" over "M."), and the later one wins a tie. Rows with the same CRM id
+    are versions of one CRM record, so the later name wins, as for a renamed
+    donor.
     """
 
     external_id: str | None = None
@@ -32,6 +39,9 @@ class DonorGroup:
     notes: list[tuple[int, str]] = field(default_factory=list)
 
     def add(self, row: ParsedRow) -> None:
+        same_record = row.external_id is not None and (
+            row.external_id == self.external_id
+        )
         self.lines.append(row.line)
         if row.external_id is not None and self.external_id is None:
             self.external_id = row.external_id
@@ -43,7 +53,7 @@ class DonorGroup:
         self.postal_code = self.postal_code or row.fields.get("postal_code", "")
         for name, value in row.fields.items():
             current = self.values.get(name)
-            if current is None or current[0] != value:
+            if current is None or _replaces(name, value, current[0], same_record):
                 self.values[name] = (value, row.line)
         if row.do_not_contact and self.do_not_contact_line is None:
             self.do_not_contact_line = row.line
@@ -54,6 +64,19 @@ class DonorGroup:
     @property
     def first_line(self) -> int:
         return self.lines[0]
+
+
+def _replaces(name: str, value: str, current: str, same_record: bool) -> bool:
+    """Return whether a later row's `value` of field `name` replaces `current`."""
+    if value == current:
+        return False
+    if same_record or name not in NAME_FIELDS:
+        return True
+    return _completeness(value) >= _completeness(current)
+
+
+def _completeness(name: str) -> int:
+    return sum(1 for char in name if char.isalnum())
 
 
 def group_rows(rows: Iterable[ParsedRow]) -> list[DonorGroup]:
