@@ -45,6 +45,17 @@ def read_eml(path: Path) -> EmailMessage:
     return message
 
 
+def read_utf8_message(data: bytes) -> EmailMessage:
+    """Parse a message whose headers may be raw UTF-8 (RFC 6532).
+
+    The bytes parser of Python 3.11 leaves raw UTF-8 in address headers as
+    surrogate escapes, but the text parser decodes it.
+    """
+    message = email.message_from_string(data.decode("utf-8"), policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
 def plain_body(message: Any) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert part is not None
@@ -553,3 +564,52 @@ async def test_dash_output_rejected(
 
     assert "standard output ('-'); name a file" in str(caught.value)
     assert not (tmp_path / "-").exists()
+
+
+async def test_eml_non_ascii_local_part(store: Store, tmp_path: Path) -> None:
+    job_id, email_ids = await job_with_two_emails(store)
+    donor = await add_donor(store, "Zoë", "Über", "zoë.ü@exämple.org")
+    utf8_email_id = await add_email(store, job_id, donor, subject="Danke, Zoë")
+    for invalid in ('"ü x"@example.org', "ü..x@example.org", "ü@"):
+        other = await add_donor(store, "Not", "Valid", invalid)
+        await add_email(store, job_id, other)
+    out = tmp_path / "drafts"
+
+    result = await export_job(store, job_id, "eml", out)
+
+    assert result.count == 3
+    assert result.skipped_no_email == 3
+    path = out / f"zoe-uber-{utf8_email_id}.eml"
+    data = path.read_bytes()
+    assert "To: Zoë Über <zoë.ü@xn--exmple-cua.org>\r\n".encode() in data
+    assert "Subject: Danke, Zoë\r\n".encode() in data
+    message = read_utf8_message(data)
+    assert message["To"].addresses[0].username == "zoë.ü"
+    assert message["To"].addresses[0].domain == "xn--exmple-cua.org"
+    assert message["Subject"] == "Danke, Zoë"
+    assert plain_body(message).endswith("Thank you for your gift.\r\n")
+    # Messages to ASCII addresses keep RFC 2047 encoded words in the headers.
+    ascii_data = (out / f"jose-garcia-{email_ids[0]}.eml").read_bytes()
+    headers, _blank_line, _body = ascii_data.partition(b"\r\n\r\n")
+    assert b"=?utf-8?q?Jos=C3=A9_Garc=C3=ADa?=" in headers
+    assert headers.isascii()
+
+
+async def test_mbox_non_ascii_local_part(store: Store, tmp_path: Path) -> None:
+    job_id = await add_job(store)
+    donor = await add_donor(store, "Zoë", "Über", "ü@exämple.org")
+    await add_email(store, job_id, donor)
+    out = tmp_path / "out.mbox"
+
+    result = await export_job(store, job_id, "mbox", out)
+
+    assert result.count == 1
+    assert result.skipped_no_email == 0
+    box = mailbox.mbox(out, create=False)
+    try:
+        (entry,) = list(box)
+    finally:
+        box.close()
+    parsed = read_utf8_message(entry.as_bytes())
+    assert parsed["To"].addresses[0].username == "ü"
+    assert parsed["To"].addresses[0].display_name == "Zoë Über"

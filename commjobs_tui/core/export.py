@@ -56,6 +56,11 @@ JOB_HEADER = "X-Commjobs-Job"
 # Message-ID domain when no sender address is given. ".invalid" is a reserved
 # top-level domain, so the ids cannot clash with those of a real host.
 FALLBACK_MESSAGE_ID_DOMAIN = "commjobs.invalid"
+# Message policy for headers in raw UTF-8 (RFC 6532) rather than RFC 2047 encoded
+# words, which an address may not contain. Only a recipient with a non-ASCII local
+# part gets it, because some older mail readers expect ASCII headers.
+# NOTE: a mail reader without RFC 6532 support may show those headers garbled.
+UTF8_HEADER_POLICY = policy.default.clone(utf8=True)
 MAX_FILE_STEM_LENGTH = 60
 _PRIVATE_DIR_MODE = 0o700
 
@@ -182,18 +187,31 @@ async def load_export_records(store: Store, job_id: int) -> list[ExportRecord]:
 
 
 def _recipient(record: ExportRecord) -> Address | None:
-    """Build the To address, or None if the donor's address is missing or invalid."""
+    """Build the To address, or None if the donor's address is missing or invalid.
+
+    RFC 6532 allows non-ASCII characters wherever the local part allows an ASCII
+    letter, but the email package of Python 3.11 rejects them in `addr_spec`. So
+    the syntax is checked on a copy with each of them replaced by "x", and a
+    non-ASCII local part must be a plain dot-atom such as "zoë.ü".
+    """
     if record.email is None:
         return None
     recipient_name = _single_line(record.donor_name)
+    local_part, at, domain = record.email.rpartition("@")
+    ascii_local_part = "".join(char if char.isascii() else "x" for char in local_part)
     try:
-        address = Address(addr_spec=record.email)
+        address = Address(addr_spec=f"{ascii_local_part}{at}{domain}")
         if not address.username or not address.domain:
             return None
+        username = address.username
+        if not local_part.isascii():
+            if username != ascii_local_part:
+                return None
+            username = local_part
         # Header encoding needs an ASCII domain, so international domains are
         # converted to their IDNA ("xn--") form.
         domain = address.domain.encode("idna").decode("ascii")
-        return Address(recipient_name, address.username, domain)
+        return Address(recipient_name, username, domain)
     except (ValueError, IndexError, UnicodeError):
         # The email package raises ValueError subclasses for malformed addresses
         # and IndexError for some truncated ones.
@@ -231,9 +249,13 @@ def build_message(
 
     The Message-ID is derived from the email id, so exporting the same email again
     gives the same id and a mail client can recognise the duplicate. A missing
-    sender leaves out the From header, which the mail client fills in.
+    sender leaves out the From header, which the mail client fills in. A
+    recipient with a non-ASCII local part gets headers in UTF-8 (RFC 6532).
     """
-    message = EmailMessage(policy=policy.default)
+    if recipient.username.isascii():
+        message = EmailMessage(policy=policy.default)
+    else:
+        message = EmailMessage(policy=UTF8_HEADER_POLICY)
     if sender is not None:
         message["From"] = sender
     message["To"] = recipient
@@ -405,8 +427,11 @@ def _write_eml_folder(out: Path, files: Sequence[tuple[str, EmailMessage]]) -> N
                 staging / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
             )
             with os.fdopen(descriptor, "wb") as handle:
-                # RFC 5322 lines end in CRLF, which the SMTP policy writes.
-                handle.write(message.as_bytes(policy=policy.SMTP))
+                # RFC 5322 lines end in CRLF, which the SMTP policies write.
+                if message.policy is UTF8_HEADER_POLICY:
+                    handle.write(message.as_bytes(policy=policy.SMTPUTF8))
+                else:
+                    handle.write(message.as_bytes(policy=policy.SMTP))
                 handle.flush()
                 os.fsync(handle.fileno())
         if not out.exists():
