@@ -83,8 +83,8 @@ def format_summary(summary: ImportSummary, *, max_lines: int = 20) -> str:
     """Render the summary as plain text for the CLI and the TUI.
 
     At most `max_lines` skipped rows and notes are listed, skipped rows first.
-    A final line counts the ones left out. A file without data rows gets a first
-    line that says so in place of "Imported".
+    A final line counts the ones left out. For a file without data rows, the
+    first line reports that in place of "Imported".
     """
     delimiter = DELIMITER_NAMES.get(summary.delimiter, repr(summary.delimiter))
     lines: list[str] = []
