@@ -512,3 +512,23 @@ async def test_cancel_during_backoff_keeps_email_pending(
     assert cancelled.failed == 0
     counts = await email_status_counts(store, job.id)
     assert counts == {"completed": 1, "pending": 1}
+
+
+async def test_failed_redraft_keeps_old_draft(
+    store: Store, server: fakeapi.FakeChatServer
+) -> None:
+    await add_donors(store, 2)
+    runner = make_runner(store, server)
+    job = await create_job(runner)
+    await runner.run(job.id)
+    target = (await emails(store, job.id))[0]
+    server.add_rule("Donor0000", fakeapi.refusal())
+
+    result = await (await runner.retry(job.id, full=True, email_ids=[target.id]))
+    await runner.aclose()
+
+    after = next(e for e in await emails(store, job.id) if e.id == target.id)
+    assert result.failed == 1
+    assert after.status == "failed"
+    assert after.subject == target.subject
+    assert after.body == target.body

@@ -300,7 +300,7 @@ async def test_redraft_email_confirm(
         await settle_jobs(pilot)
         text = dialog_text(app)
         assert "Redraft the email to Julia Morrison?" in text
-        assert "Its current draft is discarded." in text
+        assert "Its current draft is replaced when the new one is written" in text
         assert "marked as sent and loses that mark" in text
         assert "other" not in text
         done = finished_waiter(app.context.runner, 1)

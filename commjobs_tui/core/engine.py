@@ -843,6 +843,8 @@ _WRITE_COMPLETED = (
         attempts=_table.c.attempts + bindparam("b_attempts"),
         last_error=None,
         error_kind=None,
+        # A new draft has not been sent, whatever happened to the old one.
+        sent_at=None,
         updated_at=bindparam("b_now"),
     )
 )

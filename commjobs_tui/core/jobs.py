@@ -706,6 +706,8 @@ class JobService:
                 conditions.append(GeneratedEmail.error_kind == error_kind)
             if email_ids is not None:
                 conditions.append(GeneratedEmail.id.in_(list(email_ids)))
+            # Redrafting chosen emails keeps each old draft until a new one is
+            # written, so a failed redraft loses nothing; a full retry discards.
             discard: dict[str, Any] = (
                 {
                     "subject": None,
@@ -715,7 +717,7 @@ class JobService:
                     "generated_at": None,
                     "sent_at": None,
                 }
-                if full
+                if full and email_ids is None
                 else {}
             )
             reset = await session.execute(

@@ -436,7 +436,13 @@ class JobDetailScreen(JobScreen):
     async def confirm_redraft(self, job: JobDetail, email: EmailRow) -> None:
         lines: list[str | Text] = [f"To: {email.donor_name}"]
         if email.status == "completed":
-            lines.append(Text("Its current draft is discarded.", style="bold"))
+            lines.append(
+                Text(
+                    "Its current draft is replaced when the new one is written; "
+                    "if drafting fails, the current text stays.",
+                    style="bold",
+                )
+            )
         if email.sent_at is not None:
             lines.append(
                 "It was marked as sent and loses that mark. The record of what was "
