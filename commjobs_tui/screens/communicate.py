@@ -79,6 +79,9 @@ class CommunicateScreen(WizardStepScreen):
     """Step 1: choose the donors to write to."""
 
     STEP = 1
+    # The table, not the filter, gets focus when the screen is first shown, so
+    # letter keys such as the section numbers reach the bindings.
+    AUTO_FOCUS = "#pick-table"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "escape",

@@ -63,6 +63,9 @@ class DonorsScreen(SectionScreen):
     """The donor list, loaded a page at a time as the cursor nears the end."""
 
     SECTION = "donors"
+    # The table, not the filter, gets focus when the screen is first shown, so
+    # letter keys such as the section numbers reach the bindings.
+    AUTO_FOCUS = "#donor-table"
     CSS_PATH = "../styles/donors.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "clear_filter", "Clear filter", id="donors.clear"),
