@@ -398,3 +398,19 @@ def test_configured_prices_add_to_defaults(
     prices = next(line for line in out.splitlines() if line.startswith("prices"))
     assert "my-model=1.0/2.0" in prices
     assert "gpt-4.1-mini=" in prices
+
+
+def test_global_flags_override_env(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COMMJOBS_MODEL", "from-env")
+    code, out, _ = run_cli(
+        capsys, "--provider", "offline", "--model", "m2", "config", "show"
+    )
+    assert code == 0
+    rows = {
+        line.split()[0]: line for line in out.splitlines() if line and line[0] != "#"
+    }
+    assert "m2" in rows["model"]
+    assert "[flag]" in rows["model"]
+    assert "offline" in rows["provider"]

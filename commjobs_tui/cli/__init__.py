@@ -59,6 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="open a separate demo database of synthetic donors (seeded on first use)",
     )
     _add_common(parser, top=True)
+    parser.add_argument(
+        "--provider",
+        dest="global_provider",
+        choices=("auto", "offline", "openai"),
+        help="model provider for this run (auto: openai when a key or URL is set)",
+    )
+    parser.add_argument(
+        "--model", dest="global_model", metavar="NAME", help="model name for this run"
+    )
     commands = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=_Parser
     )

@@ -34,6 +34,10 @@ class Runtime:
             if not raw.strip():
                 raise UserError("--db is empty; give it a database file name")
             overrides["db"] = Path(raw).expanduser()
+        if getattr(self.args, "global_provider", None):
+            overrides["provider"] = self.args.global_provider
+        if getattr(self.args, "global_model", None):
+            overrides["model"] = self.args.global_model
         return overrides
 
     @property
