@@ -399,6 +399,21 @@ async def test_duplicate_name_warns_only(db_path: Path) -> None:
         assert isinstance(app.screen, InstructionsScreen)
 
 
+async def test_duplicate_name_warns_on_quick_enter(db_path: Path) -> None:
+    ids = tui_helpers.seed_donors(db_path)
+    seed_communication(db_path, ids["C-1001"])
+    app = make_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_name(pilot)
+        app.screen.query_one("#job-name", Input).value = "Spring thank-you 2025"
+        # Enter before the inline check has run still moves on, with a warning.
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, InstructionsScreen)
+        messages = [n.message for n in app._notifications]
+        assert any("already named" in m for m in messages)
+
+
 async def test_back_keeps_entered_values(seeded_db: Path) -> None:
     app = make_app(seeded_db)
     async with app.run_test(size=SIZE) as pilot:

@@ -141,5 +141,11 @@ class JobNameScreen(WizardStepScreen):
         description="Renaming the draft job",
     )
     async def go_next(self, name: str) -> None:
+        # The inline warning may not have appeared yet if enter came quickly,
+        # so a duplicate name is also announced as the wizard moves on.
+        job_ids = await self.context.jobs.find_jobs_named(name)
+        others = [job_id for job_id in job_ids if job_id != self.draft.job_id]
+        if others:
+            self.notify(duplicate_warning(name, others), severity="warning")
         await update_draft_job(self.context.jobs, self.draft, name=name)
         await self.app.push_screen(InstructionsScreen(self.context, self.draft))
