@@ -94,9 +94,13 @@ class CommjobsApp(App[None]):
         Binding("q", "quit", "Quit", tooltip="Quit commjobs", id="app.quit"),
     ]
 
-    def __init__(self, context: AppContext) -> None:
+    def __init__(
+        self, context: AppContext, *, first_section: str = FIRST_SECTION
+    ) -> None:
+        """`first_section` is the mode of the section shown at start."""
         super().__init__()
         self.context = context
+        self.first_section = first_section
         self.sub_title = "demo" if context.demo else context.db_path.name
         # Screens subscribe to this to apply job progress and database changes.
         self.job_updates_signal: Signal[JobUpdates] = Signal(self, "job-updates")
@@ -119,7 +123,7 @@ class CommjobsApp(App[None]):
         )
         self._database_watcher.changed()
         self.set_interval(JOB_UPDATE_SECONDS, self._publish_job_updates)
-        await self.switch_mode(FIRST_SECTION)
+        await self.switch_mode(self.first_section)
 
     async def on_unmount(self) -> None:
         await self._close_job_runner()
