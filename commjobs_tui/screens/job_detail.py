@@ -148,7 +148,6 @@ class JobDetailScreen(JobScreen):
                 yield Static("", id="email-preview-text")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.table.focus()
         self.watch(self.table, "scroll_y", self.maybe_load_more, init=False)
         self.load_job()

@@ -277,7 +277,6 @@ class JobsScreen(JobScreen):
         return Text(f"{look.symbol} {status}", style=look.style)
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#jobs-empty", EmptyState).display = False
         self.update_status_line()
         self.table.focus()
@@ -327,7 +326,8 @@ class JobsScreen(JobScreen):
         self.reload()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        super().on_worker_state_changed(event)
+        # Textual also runs SectionScreen's handler (it dispatches along the MRO),
+        # which passes failures to the app; calling it here reported them twice.
         finished = event.state in (WorkerState.SUCCESS, WorkerState.ERROR)
         if finished and event.worker is self.load_worker and self.reload_pending:
             self.reload()
@@ -418,10 +418,6 @@ class JobsScreen(JobScreen):
         if current != new_order:
             position = {job_id: index for index, job_id in enumerate(new_order)}
             table.sort("id", key=lambda cell: position[job_id_from_cell(cell)])
-
-    def table_rows(self) -> list[list[Text]]:
-        table = self.table
-        return [table.get_row(row.key) for row in table.ordered_rows]
 
     def update_row(self, job: JobSummary) -> None:
         """Update only the cells of the job's row whose content changed."""
