@@ -88,7 +88,7 @@ def test_status_symbols_are_distinct() -> None:
 
 
 async def test_empty_database_names_start_key(empty_db: Path) -> None:
-    app = make_jobs_app(empty_db)
+    app = make_jobs_app(empty_db, first_section="donors")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_jobs(pilot)
         empty = screen.query_one("#jobs-empty", Static)

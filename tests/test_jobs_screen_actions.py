@@ -54,9 +54,8 @@ async def job_state(db_path: Path, job_id: int) -> tuple[str, str | None]:
 
 
 async def press_on_job(pilot: Pilot[Any], job_id: int, *keys: str) -> None:
-    screen = await open_jobs(pilot) if pilot.app.current_mode != "jobs" else None
-    screen = screen or pilot.app.screen
-    move_to_job(screen, job_id)  # type: ignore[arg-type]
+    screen = await open_jobs(pilot)
+    move_to_job(screen, job_id)
     await settle_jobs(pilot)
     await pilot.press(*keys)
     await settle_jobs(pilot)

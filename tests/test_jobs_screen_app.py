@@ -44,7 +44,7 @@ async def stored_status(db_path: Path, job_id: int) -> str:
 
 
 async def test_open_job_from_other_section(jobs_db: Path) -> None:
-    app = make_jobs_app(jobs_db)
+    app = make_jobs_app(jobs_db, first_section="donors")
     async with app.run_test(size=SIZE) as pilot:
         await settle_jobs(pilot)
         assert app.current_mode == "donors"
