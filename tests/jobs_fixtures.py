@@ -252,7 +252,7 @@ def jobs_db(db_path: Path) -> Path:
 
 @pytest.fixture
 def server() -> Iterator[fakeapi.FakeChatServer]:
-    """The local fake chat-completions server, replying at once unless told."""
+    """The local fake chat-completions server. It replies at once by default."""
     with fakeapi.FakeChatServer() as running:
         yield running
 
@@ -285,8 +285,8 @@ def make_jobs_app(
 ) -> CommjobsApp:
     """Build the app on `db_path` with a frozen clock and the given settings.
 
-    It starts in the Communication Jobs section unless told otherwise, which
-    saves loading the Donors section in every test.
+    It starts in the Communication Jobs section unless `first_section` names
+    another, which saves loading the Donors section in every test.
     """
     context = AppContext(
         settings=settings or Settings(),
@@ -310,7 +310,7 @@ async def settle_jobs(pilot: Pilot[Any]) -> None:
     """Wait like tui_helpers.settle, but stop while an action waits for a dialog.
 
     Actions of the job screens run as workers that push a dialog and wait for
-    its answer, so waiting for every worker to finish would wait forever.
+    its result, so waiting for every worker to finish would wait forever.
     """
     app = pilot.app
     loop = asyncio.get_running_loop()

