@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from tests import fakeapi
 from tests.engine_helpers import fake_settings
 from tests.jobs_fixtures import (
     SIZE,
+    WAIT_SECONDS,
     dialog_text,
     finished_waiter,
     jobs_db,
@@ -190,7 +192,7 @@ async def test_bulk_retry_runs_failed(
         await pilot.press("y")
         await settle_jobs(pilot)
         for event in done:
-            await event.wait()
+            await asyncio.wait_for(event.wait(), WAIT_SECONDS)
         await wait_until(
             pilot,
             lambda: status_of(screen, 2) == status_of(screen, 7) == "✔ completed",
@@ -224,3 +226,43 @@ async def test_split_jobs_by_reason(jobs_db: Path) -> None:
         plan = split_jobs(jobs, retry_block_reason)
         assert [job.id for job in plan.eligible] == [2, 4, 5, 6, 7]
         assert [job.id for job in plan.skipped] == [1, 3]
+
+
+async def test_bulk_escape_paths_change_nothing(jobs_db: Path) -> None:
+    app = make_jobs_app(jobs_db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_jobs(pilot)
+        await mark_jobs(pilot, screen, 2, 4, 5)
+        for action in ("retry", "cancel"):
+            await choose(pilot, action)
+            assert isinstance(app.screen, ConfirmDialog), action
+            await pilot.press("escape")
+            await settle_jobs(pilot)
+            assert isinstance(app.screen, JobsScreen), action
+        assert status_of(screen, 2) == "✖ failed"
+        assert status_of(screen, 4) == "‖ paused"
+        assert status_of(screen, 5) == "○ pending"
+        assert screen.marked == {2, 4, 5}
+
+
+async def test_bulk_full_retry_confirm(
+    jobs_db: Path, server: fakeapi.FakeChatServer
+) -> None:
+    app = make_jobs_app(jobs_db, fake_settings(server.base_url))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_jobs(pilot)
+        await mark_jobs(pilot, screen, 1, 7)
+        await choose(pilot, "full_retry")
+        assert "9 completed emails will be discarded." in dialog_text(app)
+        done = [finished_waiter(app.context.runner, job_id) for job_id in (1, 7)]
+        await pilot.press("y")
+        await settle_jobs(pilot)
+        for event in done:
+            await asyncio.wait_for(event.wait(), WAIT_SECONDS)
+        await wait_until(
+            pilot,
+            lambda: status_of(screen, 1) == status_of(screen, 7) == "✔ completed",
+            what="both redrafted jobs complete",
+        )
+        assert len(server.chat_requests) == 12
+        assert await app.context.jobs.sent_counts(1) == (6, 0)
