@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import OptionList, Static
 
 from commjobs_tui.db.models import Donor, EmailGenerationSession, GeneratedEmail
 from commjobs_tui.db.store import sync_engine
@@ -252,8 +252,8 @@ async def test_retry_one_error_kind(
         await settle_jobs(pilot)
         picker = app.screen
         assert isinstance(picker, ErrorKindPicker)
-        options = picker.query_one("#kind-options")
-        labels = [str(options.get_option_at_index(i).prompt) for i in range(2)]  # type: ignore[attr-defined]
+        options = picker.query_one("#choice-options", OptionList)
+        labels = [str(options.get_option_at_index(i).prompt) for i in range(2)]
         assert labels == ["refusal: 1 email", "timeout: 1 email"]
         done = finished_waiter(app.context.runner, 2)
         await pilot.press("down", "enter")

@@ -124,38 +124,40 @@ BULK_ACTIONS: tuple[tuple[str, str], ...] = (
 )
 
 
-class BulkActionMenu(AppModalScreen[str | None]):
-    """Choose what to do with the marked jobs; dismisses with the action's key."""
+class ChoiceDialog(AppModalScreen[str | None]):
+    """Pick one option from a list; dismisses with its id, or None on escape."""
 
     CSS_PATH = CSS_PATH
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", tooltip="Close without doing anything"),
+        Binding("escape", "close", "Close", tooltip="Close without choosing"),
     ]
 
-    def __init__(self, jobs: Sequence[JobSummary]) -> None:
+    def __init__(
+        self,
+        title: str,
+        options: Sequence[Option],
+        *,
+        hint: str,
+        intro: str | None = None,
+    ) -> None:
         super().__init__(classes="job-dialog")
-        self.jobs = list(jobs)
+        self.heading = title
+        self.options = list(options)
+        self.hint = hint
+        self.intro = intro
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
-            yield Static(
-                Text(f"Bulk actions for {plural(len(self.jobs), 'marked job')}"),
-                classes="dialog-title",
-            )
-            yield Static(Text(describe_jobs(self.jobs)), classes="dialog-line")
-            yield OptionList(
-                *(Option(label, id=key) for key, label in BULK_ACTIONS),
-                id="bulk-options",
-            )
-            yield Static(
-                "Each action asks for confirmation first. Escape closes this menu.",
-                classes="dialog-hint",
-            )
+            yield Static(Text(self.heading), classes="dialog-title")
+            if self.intro is not None:
+                yield Static(Text(self.intro), classes="dialog-line")
+            yield OptionList(*self.options, id="choice-options")
+            yield Static(self.hint, classes="dialog-hint")
 
     def on_mount(self) -> None:
-        self.query_one("#bulk-options", OptionList).focus()
+        self.query_one("#choice-options", OptionList).focus()
 
-    @on(OptionList.OptionSelected, "#bulk-options")
+    @on(OptionList.OptionSelected, "#choice-options")
     def option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
 
@@ -163,52 +165,39 @@ class BulkActionMenu(AppModalScreen[str | None]):
         self.dismiss(None)
 
 
-class ErrorKindPicker(AppModalScreen[str | None]):
+class BulkActionMenu(ChoiceDialog):
+    """Choose what to do with the marked jobs; dismisses with the action's key."""
+
+    def __init__(self, jobs: Sequence[JobSummary]) -> None:
+        super().__init__(
+            f"Bulk actions for {plural(len(jobs), 'marked job')}",
+            [Option(label, id=key) for key, label in BULK_ACTIONS],
+            hint="Each action asks for confirmation first. Escape closes this menu.",
+            intro=describe_jobs(jobs),
+        )
+        self.jobs = list(jobs)
+
+
+class ErrorKindPicker(ChoiceDialog):
     """Choose which kind of failure to retry; dismisses with the error kind."""
 
-    CSS_PATH = CSS_PATH
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", tooltip="Close without retrying"),
-    ]
-
     def __init__(self, job: JobDetail) -> None:
-        super().__init__(classes="job-dialog")
-        self.job = job
-
-    def compose(self) -> ComposeResult:
         # NOTE: JobService names failures without a stored kind "unknown", and a
         # retry of that kind matches no email. The engine stores a kind with
         # every failure, so only rows written by other tools can lack one.
-        kinds = sorted(
-            self.job.error_kinds.items(), key=lambda item: (-item[1], item[0])
+        kinds = sorted(job.error_kinds.items(), key=lambda item: (-item[1], item[0]))
+        super().__init__(
+            f"Retry one kind of failure of “{job.name}”",
+            [
+                Option(Text(f"{kind}: {plural(count, 'email')}"), id=kind)
+                for kind, count in kinds
+            ],
+            hint=(
+                "Enter retries the emails that failed this way, and the job runs "
+                "again. Escape closes."
+            ),
         )
-        with Vertical(classes="dialog-box"):
-            yield Static(
-                Text(f"Retry one kind of failure of “{self.job.name}”"),
-                classes="dialog-title",
-            )
-            yield OptionList(
-                *(
-                    Option(Text(f"{kind}: {plural(count, 'email')}"), id=kind)
-                    for kind, count in kinds
-                ),
-                id="kind-options",
-            )
-            yield Static(
-                "Enter retries the emails that failed this way; the job runs "
-                "again. Escape closes.",
-                classes="dialog-hint",
-            )
-
-    def on_mount(self) -> None:
-        self.query_one("#kind-options", OptionList).focus()
-
-    @on(OptionList.OptionSelected, "#kind-options")
-    def option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
-
-    def action_close(self) -> None:
-        self.dismiss(None)
+        self.job = job
 
 
 class InstructionsDialog(AppModalScreen[None]):
