@@ -6,6 +6,7 @@ Jobs that run here talk to the local fake chat-completions server.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -239,6 +240,13 @@ async def test_export_writes_file(jobs_db: Path, tmp_path: Path) -> None:
         assert out.stat().st_mode & 0o777 == 0o600
         assert any(f"Wrote 6 emails to {out} (csv)." in m for m in messages(app))
         assert "Spring thank-you 2025" in out.read_text(encoding="utf-8-sig")
+    conn = sqlite3.connect(jobs_db)
+    exported = conn.execute(
+        "SELECT count(*) FROM communication_messages"
+        " WHERE channel = 'export' AND session_id = 1"
+    ).fetchone()[0]
+    conn.close()
+    assert exported == 6
 
 
 async def test_export_dialog_shows_errors(jobs_db: Path, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, OptionList, RadioButton, RadioSet, Static
 from textual.widgets.option_list import Option
 
+from commjobs_tui.core.communications import record_export
 from commjobs_tui.core.context import AppContext
 from commjobs_tui.core.errors import UserError
 from commjobs_tui.core.export import (
@@ -403,6 +404,14 @@ class ExportDialog(AppModalScreen[ExportResult | None]):
         try:
             result = await export_job(
                 self.context.store, self.job.id, fmt, path, now=self.context.clock()
+            )
+            # Exports appear in each donor's thread, as exports from the CLI do.
+            await record_export(
+                self.context.store,
+                self.job.id,
+                fmt=fmt,
+                at=self.context.clock(),
+                email_ids=result.email_ids,
             )
         except UserError as error:
             log.warning("export of job %s rejected: %s", self.job.id, error)
