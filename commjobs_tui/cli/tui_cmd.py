@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 
 from commjobs_tui.cli.runtime import Runtime
+from commjobs_tui.db.store import Store
 
 
 def run_tui(runtime: Runtime) -> int:
     store = runtime.open_store()
     if runtime.demo:
-        from commjobs_tui.core.demo import seed_demo
-
-        asyncio.run(_seed_and_close(store, seed_demo))
+        asyncio.run(_seed_and_close(store))
     context = runtime.context(store)
     from commjobs_tui.app import CommjobsApp
 
@@ -20,6 +19,9 @@ def run_tui(runtime: Runtime) -> int:
     return 0
 
 
-async def _seed_and_close(store: object, seed: object) -> None:
-    await seed(store)  # type: ignore[operator]
-    await store.close()  # type: ignore[attr-defined]
+async def _seed_and_close(store: Store) -> None:
+    """Seed an empty demo database, then drop connections bound to this loop."""
+    from commjobs_tui.core.demo import seed_demo
+
+    await seed_demo(store)
+    await store.close()

@@ -111,7 +111,7 @@ class _Run:
         self.model = job.model
         self.instruction = job.instruction
         self.workers = workers
-        # The feeder claims emails a few rounds ahead so workers never wait on it.
+        # The feeder claims emails a few rounds ahead so workers rarely wait on it.
         self.claim_size = max(workers * 4, 32)
         self.queue: asyncio.Queue[tuple[int, DonorFacts] | None] = asyncio.Queue(
             maxsize=self.claim_size
@@ -519,9 +519,6 @@ class JobRunner:
     async def _wait_until_idle(self, job_ids: Sequence[int], *, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while True:
-            running = await self.service.count_jobs(statuses=["running"])
-            if running == 0:
-                return
             still = [
                 j.id
                 for j in await self.service.list_jobs(statuses=["running"])

@@ -51,7 +51,7 @@ def _pid_alive(pid: int) -> bool:
 def lease_is_live(
     job: EmailGenerationSession, me: LeaseIdentity, now: dt.datetime
 ) -> bool:
-    """Whether a running job's lease holder is still alive."""
+    """Return whether a running job's lease holder is still alive."""
     if job.lease_owner is None or job.lease_heartbeat_at is None:
         return False
     if job.lease_owner == me.owner:

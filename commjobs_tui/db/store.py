@@ -59,8 +59,8 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _set_migration_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Batch mode rebuilds a table by DROP and rename; with foreign keys on, the DROP
-    # would cascade and delete every dependent row (a job's emails, say).
+    # Batch mode rebuilds a table by DROP and rename. With foreign keys on, the DROP
+    # would cascade and delete every dependent row, such as a job's emails.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=OFF")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -157,7 +157,7 @@ def backup_database(path: Path, *, now: dt.datetime | None = None) -> Path:
 
 @dataclass(frozen=True)
 class UpgradeResult:
-    """What opening the database did: revisions before and after, and the backup."""
+    """Outcome of opening the database: revisions before and after, and the backup."""
 
     before: str | None
     after: str
